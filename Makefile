@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DO_NOT_TRACK := 1
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: setup run build test lint clean demo-data
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+## Build the warehouse on the bundled demo data and say where the results are.
+run: setup
+	$(BIN)/lifecycle build
+
+## Run every test: dbt unit and data tests (inside pytest) and the Python tests.
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+
+## Regenerate the demo seeds (deterministic).
+demo-data: setup
+	$(BIN)/lifecycle generate --demo --out seeds
+
+clean:
+	rm -rf $(VENV) target logs lifecycle.duckdb lifecycle.duckdb.wal

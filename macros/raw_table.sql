@@ -1,0 +1,62 @@
+{#- The relation a staging model reads one raw input table from, chosen by configuration:
+      raw_data_dir set -> <dir>/<name>.csv or <dir>/<name>.parquet, read as text (DuckDB only);
+      raw_schema set   -> source('billing', <name>), tables loaded by the pipeline;
+      otherwise        -> the bundled demo seed raw_<name>.
+    Only the contract columns are selected, as text, so a staging model sees the same shape from
+    every input. A missing optional table (required=false) yields no rows; a missing optional column
+    yields nulls; a missing required table or column stops the build with a message naming both. -#}
+{% macro raw_table(name, columns, required=true, required_columns=none) -%}
+    {%- set required_columns = columns if required_columns is none else required_columns -%}
+    {%- if var('raw_data_dir', none) is not none -%}
+        {{ return(adapter.dispatch('raw_file', 'customer_lifecycle')(name, columns, required, required_columns)) }}
+    {%- elif var('raw_schema', none) is not none -%}
+        {%- set relation = source('billing', name) -%}
+    {%- else -%}
+        {%- set relation = ref('raw_' ~ name) -%}
+    {%- endif -%}
+    {%- if execute and not required and load_relation(relation) is none -%}
+        {{ return(customer_lifecycle.empty_text_table(columns)) }}
+    {%- endif -%}
+    (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}{{ ", " if not loop.last }}{% endfor %} from {{ relation }})
+{%- endmacro %}
+
+{% macro empty_text_table(columns) -%}
+    (select {% for column in columns %}cast(null as {{ dbt.type_string() }}) as {{ column }}{{ ", " if not loop.last }}{% endfor %} where 1 = 0)
+{%- endmacro %}
+
+{% macro default__raw_file(name, columns, required, required_columns) -%}
+    {{ exceptions.raise_compiler_error("raw_data_dir reads files with DuckDB; on " ~ target.type ~ " load the files into a schema and set raw_schema instead") }}
+{%- endmacro %}
+
+{% macro duckdb__raw_file(name, columns, required, required_columns) -%}
+    {%- if not execute -%}
+        {{ return(customer_lifecycle.empty_text_table(columns)) }}
+    {%- endif -%}
+    {%- set directory = var('raw_data_dir') | string | replace("'", "''") -%}
+    {%- set found = run_query("select file from glob('" ~ directory ~ "/" ~ name ~ ".csv') union all select file from glob('" ~ directory ~ "/" ~ name ~ ".parquet') order by file") -%}
+    {%- set files = found.columns[0].values() -%}
+    {%- if files | length == 0 -%}
+        {%- if required -%}
+            {{ exceptions.raise_compiler_error("raw_data_dir: " ~ name ~ ".csv or " ~ name ~ ".parquet not found in " ~ var('raw_data_dir')) }}
+        {%- endif -%}
+        {{ return(customer_lifecycle.empty_text_table(columns)) }}
+    {%- endif -%}
+    {%- if files | length > 1 -%}
+        {{ exceptions.raise_compiler_error("raw_data_dir: both " ~ name ~ ".csv and " ~ name ~ ".parquet are in " ~ var('raw_data_dir') ~ "; keep one") }}
+    {%- endif -%}
+    {%- set file = files[0] | replace("'", "''") -%}
+    {%- if file.endswith('.csv') -%}
+        {%- set reader = "read_csv('" ~ file ~ "', header = true, all_varchar = true)" -%}
+    {%- else -%}
+        {%- set reader = "read_parquet('" ~ file ~ "')" -%}
+    {%- endif -%}
+    {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | list -%}
+    {%- set missing = [] -%}
+    {%- for column in required_columns if column not in found_columns -%}
+        {%- do missing.append(column) -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
+    {%- endif -%}
+    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}{{ ", " if not loop.last }}{% endfor %} from {{ reader }})
+{%- endmacro %}

@@ -1,0 +1,82 @@
+{#- Every customer, from the customers table and from payments, with their purchase history summed. -#}
+with
+
+registered_customers as (
+
+    select * from {{ ref('stg_billing__customers') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('int_payments_sequenced') }}
+
+),
+
+reporting_window as (
+
+    select * from {{ ref('int_reporting_window') }}
+
+),
+
+registered_in_window as (
+
+    select registered_customers.*
+    from registered_customers
+    cross join reporting_window
+    where
+        registered_customers.created_at is null
+        or cast({{ to_reporting_timestamp('registered_customers.created_at') }} as date)
+        <= reporting_window.as_of_date
+
+),
+
+payments_summed as (
+
+    select
+        customer_id,
+        min(case when is_purchase then paid_at end) as first_purchase_at,
+        max(case when is_purchase then paid_at end) as last_purchase_at,
+        min(case when is_purchase then paid_date end) as first_purchase_date,
+        max(case when is_purchase then paid_date end) as last_purchase_date,
+        count(case when is_purchase then 1 end) as purchase_count,
+        coalesce(sum(case when is_purchase then amount end), 0) as gross_revenue,
+        coalesce(sum(case when is_refund then amount end), 0) as refunds
+    from payments
+    group by customer_id
+
+),
+
+customer_ids as (
+
+    select customer_id from registered_in_window
+    union
+    select customer_id from payments_summed
+
+),
+
+final as (
+
+    select
+        customer_ids.customer_id,
+        registered_in_window.customer_id is not null as has_customer_record,
+        registered_in_window.created_at,
+        registered_in_window.country,
+        registered_in_window.acquisition_channel,
+        payments_summed.first_purchase_at,
+        payments_summed.last_purchase_at,
+        payments_summed.first_purchase_date,
+        payments_summed.last_purchase_date,
+        cast({{ dbt.date_trunc('month', 'payments_summed.first_purchase_date') }} as date) as cohort_month,
+        coalesce(payments_summed.purchase_count, 0) as purchase_count,
+        coalesce(payments_summed.gross_revenue, 0) as gross_revenue,
+        coalesce(payments_summed.refunds, 0) as refunds
+    from customer_ids
+    left join registered_in_window
+        on customer_ids.customer_id = registered_in_window.customer_id
+    left join payments_summed
+        on customer_ids.customer_id = payments_summed.customer_id
+
+)
+
+select * from final

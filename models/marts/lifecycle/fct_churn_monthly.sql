@@ -1,0 +1,103 @@
+with
+
+customer_months as (
+
+    select * from {{ ref('int_customer_months_spined') }}
+
+),
+
+revenue_months as (
+
+    select * from {{ ref('int_revenue_months_aggregated') }}
+
+),
+
+reporting_window as (
+
+    select * from {{ ref('int_reporting_window') }}
+
+),
+
+bridge_counts as (
+
+    select
+        month,
+        count(case when was_in_base_at_start then 1 end) as customers_start,
+        count(case when is_new then 1 end) as new_customers,
+        count(case when is_reactivated then 1 end) as reactivated_customers,
+        count(case when is_in_base_at_end then 1 end) as customers_end
+    from customer_months
+    group by month
+
+),
+
+bridge as (
+
+    select
+        revenue_months.month,
+        coalesce(bridge_counts.customers_start, 0) as customers_start,
+        coalesce(bridge_counts.new_customers, 0) as new_customers,
+        coalesce(bridge_counts.reactivated_customers, 0) as reactivated_customers,
+        coalesce(bridge_counts.customers_start, 0)
+        + coalesce(bridge_counts.new_customers, 0)
+        + coalesce(bridge_counts.reactivated_customers, 0)
+        - coalesce(bridge_counts.customers_end, 0) as churned_customers,
+        coalesce(bridge_counts.customers_end, 0) as customers_end,
+        revenue_months.net_revenue
+    from revenue_months
+    left join bridge_counts
+        on revenue_months.month = bridge_counts.month
+
+),
+
+monthly_rates as (
+
+    select
+        *,
+        {{ safe_divide('churned_customers', 'customers_start') }} as churn_rate,
+        {{ safe_divide('customers_end - new_customers - reactivated_customers', 'customers_start') }}
+            as retention_rate,
+        {{ safe_divide('net_revenue', '(customers_start + customers_end) / 2.0') }} as arpu
+    from bridge
+
+),
+
+trailing_sums as (
+
+    select
+        *,
+        {{ safe_divide(
+            'sum(churned_customers) over (order by month rows between 5 preceding and current row)',
+            'sum(customers_start) over (order by month rows between 5 preceding and current row)'
+        ) }} as churn_rate_trailing_6m,
+        avg(arpu) over (order by month rows between 5 preceding and current row) as arpu_trailing_6m
+    from monthly_rates
+
+),
+
+final as (
+
+    select
+        trailing_sums.month,
+        trailing_sums.customers_start,
+        trailing_sums.new_customers,
+        trailing_sums.reactivated_customers,
+        trailing_sums.churned_customers,
+        trailing_sums.customers_end,
+        trailing_sums.churn_rate,
+        trailing_sums.retention_rate,
+        trailing_sums.net_revenue,
+        trailing_sums.arpu,
+        1 / nullif(trailing_sums.churn_rate, 0) as avg_customer_lifetime_months,
+        trailing_sums.arpu / nullif(trailing_sums.churn_rate, 0) as ltv,
+        trailing_sums.churn_rate_trailing_6m,
+        trailing_sums.arpu_trailing_6m,
+        1 / nullif(trailing_sums.churn_rate_trailing_6m, 0) as avg_customer_lifetime_months_trailing_6m,
+        trailing_sums.arpu_trailing_6m / nullif(trailing_sums.churn_rate_trailing_6m, 0) as ltv_trailing_6m,
+        {{ dbt.last_day('trailing_sums.month', 'month') }} <= reporting_window.as_of_date as is_complete
+    from trailing_sums
+    cross join reporting_window
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+with
+
+customer_months as (
+
+    select * from {{ ref('int_customer_months_spined') }}
+
+),
+
+reporting_window as (
+
+    select * from {{ ref('int_reporting_window') }}
+
+),
+
+cohort_cells as (
+
+    select
+        cohort_month,
+        months_since_first,
+        month,
+        count(*) as cohort_size,
+        count(case when is_active then 1 end) as active_customers,
+        count(case when is_in_base_at_end then 1 end) as customers_in_base,
+        sum(net_revenue) as net_revenue
+    from customer_months
+    group by cohort_month, months_since_first, month
+
+),
+
+cumulated as (
+
+    select
+        *,
+        sum(net_revenue) over (
+            partition by cohort_month
+            order by months_since_first
+            rows between unbounded preceding and current row
+        ) as cumulative_net_revenue
+    from cohort_cells
+
+),
+
+final as (
+
+    select
+        cumulated.cohort_month,
+        cumulated.months_since_first,
+        cumulated.month,
+        cumulated.cohort_size,
+        cumulated.active_customers,
+        {{ safe_divide('cumulated.active_customers', 'cumulated.cohort_size') }} as retention_rate,
+        cumulated.customers_in_base,
+        {{ safe_divide('cumulated.customers_in_base', 'cumulated.cohort_size') }} as survival_rate,
+        cumulated.net_revenue,
+        cumulated.cumulative_net_revenue,
+        {{ safe_divide('cumulated.cumulative_net_revenue', 'cumulated.cohort_size') }}
+            as cumulative_net_revenue_per_customer,
+        {{ dbt.last_day('cumulated.month', 'month') }} <= reporting_window.as_of_date as is_complete
+    from cumulated
+    cross join reporting_window
+
+)
+
+select * from final
