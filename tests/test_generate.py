@@ -1,0 +1,211 @@
+"""The synthetic data generator: determinism, the input contract and the behaviours the demo must show."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle.generate import DEMO_END, DEMO_PAYMENTS, DEMO_SEED, DEMO_START, add_arguments, generate, run
+
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+PAID_AT = {
+    "z": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+    "offset": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d",
+    "naive": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
+    "date": r"\d{4}-\d\d-\d\d",
+}
+
+
+def cli(argv: list[str]) -> int:
+    """Run the generator as `lifecycle generate ARGV` would."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def parse_paid_at(text: pd.Series) -> pd.Series:
+    """paid_at text -> UTC timestamps (offset applied, naive = UTC, bare date = midnight UTC)."""
+    kind = pd.Series("", index=text.index)
+    for name, pattern in PAID_AT.items():
+        kind[text.str.fullmatch(pattern)] = name
+    assert (kind != "").all(), text[kind == ""].head().tolist()
+    wall_text = text.str.slice(0, 19).str.replace("T", " ").where(kind != "date", text + " 00:00:00")
+    wall = pd.to_datetime(wall_text, format="%Y-%m-%d %H:%M:%S")
+    has_offset = kind == "offset"
+    off = text.where(has_offset, "+00:00").str.slice(-6)
+    minutes = off.str.slice(1, 3).astype(int) * 60 + off.str.slice(4, 6).astype(int)
+    sign = np.where(off.str.startswith("-"), -1, 1)
+    return wall - pd.to_timedelta(sign * minutes, unit="min")
+
+
+def frame(payments, customers) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Payments as pandas with parsed `ts` (UTC), `cents` and `is_purchase` / `is_refund`; customers."""
+    p = payments.to_pandas()
+    p["ts"] = parse_paid_at(p["paid_at"])
+    p["cents"] = (p["amount"].str.replace(".", "", regex=False)).astype(np.int64)
+    succeeded = p["status"] == "succeeded"
+    p["is_purchase"] = succeeded & (p["cents"] > 0)
+    p["is_refund"] = succeeded & (p["cents"] < 0)
+    return p, customers.to_pandas()
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return frame(*generate(DEMO_PAYMENTS, DEMO_SEED, DEMO_START, DEMO_END))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_same_seed_gives_identical_bytes(tmp_path: Path, fmt: str) -> None:
+    def files(seed: int, name: str) -> list[bytes]:
+        out = tmp_path / name
+        assert cli(["--payments", "3000", "--seed", str(seed), "--format", fmt, "--out", str(out)]) == 0
+        return [(out / f"{table}.{fmt}").read_bytes() for table in ("payments", "customers")]
+
+    first = files(7, "a")
+    assert files(7, "b") == first
+    other = files(8, "c")
+    assert other[0] != first[0] and other[1] != first[1]
+
+
+def test_demo_seeds_are_current(tmp_path: Path) -> None:
+    """seeds/ holds exactly what `lifecycle generate --demo` writes, each file under 2.5 MB."""
+    assert cli(["--demo", "--out", str(tmp_path)]) == 0
+    for name in ("raw_payments.csv", "raw_customers.csv"):
+        fresh = (tmp_path / name).read_bytes()
+        assert len(fresh) < 2_500_000
+        assert (SEEDS_DIR / name).read_bytes() == fresh, f"regenerate with `make demo-data`: {name}"
+
+
+def test_cli_rejects_bad_options(tmp_path: Path) -> None:
+    assert cli(["--demo", "--seed", "1", "--out", str(tmp_path)]) == 2
+    assert cli([]) == 2
+    assert cli(["--out", str(tmp_path), "--start", "2024-02-01", "--end", "2024-01-01"]) == 2
+    assert not any(tmp_path.iterdir())
+
+
+def test_demo_columns_and_formats(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, c = demo
+    assert list(p.columns[:6]) == ["payment_id", "customer_id", "paid_at", "amount", "currency", "status"]
+    assert list(c.columns) == ["customer_id", "created_at", "country", "acquisition_channel"]
+    assert p["payment_id"].str.fullmatch(r"pay_\d{9}").all()
+    assert p["customer_id"].str.fullmatch(r"cus_\d{7}").all()
+    assert p["amount"].str.fullmatch(r"-?\d+\.\d\d").all()
+    assert set(p["currency"]) == {"USD"}
+    assert set(p["status"]) == {"succeeded", "failed", "pending"}
+    assert c["customer_id"].is_unique
+    assert c["created_at"].str.fullmatch(PAID_AT["z"]).all()
+    assert set(c["acquisition_channel"]) == {"organic", "paid_search", "social", "referral", "email"}
+    assert c["country"].str.fullmatch(r"[A-Z]{2}").all()
+    for name, pattern in PAID_AT.items():
+        assert p["paid_at"].str.fullmatch(pattern).sum() > 0, name
+    assert p["amount"].isin(["9.00", "19.00", "49.00", "99.00", "199.00"]).mean() > 0.8
+    assert (~p["amount"].str.endswith(".00")).sum() > 100  # odd-cent amounts
+
+
+def test_demo_volumes(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, c = demo
+    assert 20_000 <= len(p) <= 30_000
+    assert 2_500 <= p.loc[p["is_purchase"], "customer_id"].nunique() <= 3_500
+    refund_share = p["is_refund"].sum() / p["is_purchase"].sum()
+    assert 0.01 <= refund_share <= 0.03
+    assert 0.03 <= (p["status"] == "failed").mean() <= 0.07
+    assert 0.005 <= (p["status"] == "pending").mean() <= 0.02
+    assert 0.005 <= (~p["customer_id"].isin(c["customer_id"])).mean() <= 0.02
+
+
+def test_demo_prospects(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, c = demo
+    everyone = set(c["customer_id"]) | set(p["customer_id"])
+    buyers = set(p.loc[p["is_purchase"], "customer_id"])
+    prospects = everyone - buyers
+    assert 0.02 <= len(prospects) / len(everyone) <= 0.06
+    assert prospects & set(p["customer_id"])  # with failed/pending payments only
+    assert prospects - set(p["customer_id"])  # in the customers table only
+
+
+def test_demo_failed_first_attempt_then_success(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, _ = demo
+    first = p.drop_duplicates("customer_id")  # payments are in time order
+    failed_first = set(first.loc[first["status"] == "failed", "customer_id"])
+    assert len(failed_first & set(p.loc[p["is_purchase"], "customer_id"])) >= 10
+
+
+def test_demo_reactivations(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, _ = demo
+    days = p.loc[p["is_purchase"], ["customer_id", "ts"]].assign(day=lambda d: d["ts"].dt.floor("D"))
+    gap = days.groupby("customer_id")["day"].diff().dt.days
+    assert days.loc[gap > 90, "customer_id"].nunique() >= 100
+
+
+def test_demo_same_day_purchases(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, _ = demo
+    buys = p[p["is_purchase"]].assign(day=lambda d: d["ts"].dt.floor("D"))
+    assert buys.duplicated(["customer_id", "day"]).sum() >= 50
+    assert buys.duplicated(["customer_id", "ts"]).sum() >= 10  # exactly the same timestamp
+
+
+def test_demo_offsets_cross_months(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    p, _ = demo
+    offset = p[p["paid_at"].str.fullmatch(PAID_AT["offset"])]
+    assert offset["paid_at"].str.slice(-6).nunique() >= 4
+    local_month = offset["paid_at"].str.slice(0, 7)
+    assert (local_month != offset["ts"].dt.strftime("%Y-%m")).sum() >= 1
+
+
+def test_demo_customers_cohorts_decay(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Retention of the 2023 cohorts falls from month 1 to month 12, and arrivals grow."""
+    p, _ = demo
+    buys = p.loc[p["is_purchase"], ["customer_id", "ts"]]
+    month = buys["ts"].dt.year * 12 + buys["ts"].dt.month
+    cohort = month.groupby(buys["customer_id"]).transform("min")
+    k = month - cohort
+    in_2023 = cohort < 2024 * 12 + 1
+    active = buys[in_2023].assign(k=k).groupby("k")["customer_id"].nunique()
+    assert active[0] > active[1] > active[12]
+    new_per_year = cohort.groupby(buys["customer_id"]).first().floordiv(12).value_counts()
+    assert new_per_year[2024] > new_per_year[2023]
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "start", "end"),
+    [
+        (DEMO_PAYMENTS, DEMO_SEED, DEMO_START, DEMO_END),
+        (5_000, 3, dt.date(2024, 1, 1), dt.date(2024, 3, 31)),
+        (20, 4, dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
+        (50_000, 5, dt.date(2020, 1, 1), dt.date(2025, 12, 31)),
+    ],
+)
+def test_contract(n: int, seed: int, start: dt.date, end: dt.date) -> None:
+    """Unique ids, time order, every row in [start, end], refunds after a purchase, created_at first."""
+    p, c = frame(*generate(n, seed, start, end))
+    assert 0.5 * n <= len(p) <= 2 * n
+    assert p["payment_id"].is_unique
+    assert p["ts"].is_monotonic_increasing
+    assert p["payment_id"].is_monotonic_increasing
+    assert p["ts"].min() >= pd.Timestamp(start)
+    assert p["ts"].max() < pd.Timestamp(end + dt.timedelta(days=1))
+    first_buy = p[p["is_purchase"]].groupby("customer_id")["ts"].min()
+    refunds = p[p["is_refund"]]
+    assert (refunds["ts"] > refunds["customer_id"].map(first_buy)).all()  # NaT (no purchase) compares False
+    first_payment = p.groupby("customer_id")["ts"].min()
+    known = c[c["customer_id"].isin(first_payment.index)]
+    created = pd.to_datetime(known["created_at"], format="%Y-%m-%dT%H:%M:%SZ")
+    assert (created.to_numpy() <= known["customer_id"].map(first_payment).to_numpy()).all()
+    assert (
+        pd.to_datetime(c["created_at"], format="%Y-%m-%dT%H:%M:%SZ")
+        < pd.Timestamp(end + dt.timedelta(days=1))
+    ).all()
+
+
+def test_one_million_payments() -> None:
+    began = time.perf_counter()
+    payments, customers = generate(1_000_000, 1, dt.date(2023, 1, 1), dt.date(2025, 12, 31))
+    seconds = time.perf_counter() - began
+    print(f"1M payments: {seconds:.1f} s, {payments.num_rows:,} rows, {customers.num_rows:,} customers")
+    assert 900_000 <= payments.num_rows <= 1_100_000
