@@ -17,7 +17,13 @@ import pandas as pd
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).with_name("dbt")
-MARTS = ["dim_customers", "fct_customer_months", "fct_cohort_retention", "fct_churn_monthly", "fct_revenue_monthly"]
+MARTS = [
+    "dim_customers",
+    "fct_customer_months",
+    "fct_cohort_retention",
+    "fct_churn_monthly",
+    "fct_revenue_monthly",
+]
 
 
 class DbtFailed(AssertionError):
@@ -49,7 +55,9 @@ def run_dbt(args: list[str], workdir: Path, vars: dict | None = None) -> subproc
         cmd += ["--vars", json.dumps(vars)]
     proc = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise DbtFailed(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-8000:]}\n{proc.stderr[-4000:]}")
+        raise DbtFailed(
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-8000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
