@@ -31,7 +31,7 @@ class DbtFailed(AssertionError):
 
 
 def run_dbt(args: list[str], workdir: Path, vars: dict | None = None) -> subprocess.CompletedProcess:
-    """Run one dbt command against `workdir/warehouse.duckdb`; raise DbtFailed with dbt's output on failure."""
+    """Run one dbt command against `workdir/warehouse.duckdb`; raise DbtFailed with its output on failure."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
