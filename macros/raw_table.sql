@@ -3,7 +3,8 @@
       raw_schema set   -> source('billing', <name>), tables loaded by the pipeline;
       otherwise        -> the bundled demo seed raw_<name>.
     Only the contract columns are selected, as text, so a staging model sees the same shape from
-    every input. A missing optional table (required=false) yields no rows; a missing optional column
+    every input, plus `source_file` and `source_line` (the line in the file: data rows start at line
+    2, after the header) so a rejected row can be traced back. A missing optional table (required=false) yields no rows; a missing optional column
     yields nulls; a missing required table or column stops the build with a message naming both. -#}
 {% macro raw_table(name, columns, required=true, required_columns=none) -%}
     {%- set required_columns = columns if required_columns is none else required_columns -%}
@@ -17,11 +18,22 @@
     {%- if execute and not required and load_relation(relation) is none -%}
         {{ return(customer_lifecycle.empty_text_table(columns)) }}
     {%- endif -%}
-    (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}{{ ", " if not loop.last }}{% endfor %} from {{ relation }})
+    {%- set loaded_columns = [] -%}
+    {%- if execute and var('raw_schema', none) is not none -%}
+        {%- set loaded_columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- endif -%}
+    {%- if '_source_line' in loaded_columns -%}
+        {%- set file_expression = '_source_file' -%}
+        {%- set line_expression = '_source_line' -%}
+    {%- else -%}
+        {%- set file_expression = "'" ~ (relation.identifier if var('raw_schema', none) is not none else 'seeds/' ~ relation.identifier ~ '.csv') ~ "'" -%}
+        {%- set line_expression = 'row_number() over () + 1' -%}
+    {%- endif -%}
+    (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast({{ file_expression }} as {{ dbt.type_string() }}) as source_file, cast({{ line_expression }} as {{ dbt.type_bigint() }}) as source_line from {{ relation }})
 {%- endmacro %}
 
 {% macro empty_text_table(columns) -%}
-    (select {% for column in columns %}cast(null as {{ dbt.type_string() }}) as {{ column }}{{ ", " if not loop.last }}{% endfor %} where 1 = 0)
+    (select {% for column in columns %}cast(null as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast(null as {{ dbt.type_string() }}) as source_file, cast(null as {{ dbt.type_bigint() }}) as source_line where 1 = 0)
 {%- endmacro %}
 
 {% macro default__raw_file(name, columns, required, required_columns) -%}
@@ -46,11 +58,14 @@
     {%- endif -%}
     {%- set file = files[0] | replace("'", "''") -%}
     {%- if file.endswith('.csv') -%}
-        {%- set reader = "read_csv('" ~ file ~ "', header = true, all_varchar = true)" -%}
+        {%- set reader = "read_csv('" ~ file ~ "', header = true, all_varchar = true, filename = '__source_file')" -%}
+        {%- set first_line = 2 -%}
     {%- else -%}
-        {%- set reader = "read_parquet('" ~ file ~ "')" -%}
+        {#- Parquet has no lines: source_line is the row number, from 1. -#}
+        {%- set reader = "read_parquet('" ~ file ~ "', filename = '__source_file')" -%}
+        {%- set first_line = 1 -%}
     {%- endif -%}
-    {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | list -%}
+    {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | reject('equalto', '__source_file') | list -%}
     {%- set missing = [] -%}
     {%- for column in required_columns if column not in found_columns -%}
         {%- do missing.append(column) -%}
@@ -58,5 +73,5 @@
     {%- if missing -%}
         {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
     {%- endif -%}
-    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}{{ ", " if not loop.last }}{% endfor %} from {{ reader }})
+    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, row_number() over () + {{ first_line - 1 }} as source_line from {{ reader }})
 {%- endmacro %}

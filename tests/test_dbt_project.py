@@ -40,9 +40,9 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
-    assert counts["unit_test"] == {"pass": 15}
-    assert counts["test"] == {"pass": 38}
-    assert counts["model"] == {"success": 12}
+    assert counts["unit_test"] == {"pass": 16}
+    assert counts["test"] == {"pass": 45}
+    assert counts["model"] == {"success": 15}
     assert counts["seed"] == {"success": 2}
     assert counts["snapshot"] == {"success": 1}
 
@@ -66,6 +66,8 @@ def test_demo_marts_reconcile_with_the_seed_files(demo_build: Path) -> None:
     assert len(dim) == 3_039
     assert (dim["lifecycle_state"] == "prospect").sum() == 116
     assert (~dim["has_customer_record"]).sum() == 45
+    counts = read_table(demo_build, "quarantine.input_row_counts").set_index("input_table")
+    assert counts.loc["payments"].tolist() == [len(payments), len(payments), 0]
     window = read_table(demo_build, "intermediate.int_reporting_window")
     assert str(window["as_of_date"][0])[:10] == "2025-10-31"
     churn = marts["fct_churn_monthly"]

@@ -4,6 +4,7 @@ with
 registered_customers as (
 
     select * from {{ ref('stg_billing__customers') }}
+    where rejection_reason is null
 
 ),
 
@@ -21,7 +22,11 @@ reporting_window as (
 
 registered_in_window as (
 
-    select registered_customers.*
+    select
+        registered_customers.customer_id,
+        registered_customers.created_at,
+        registered_customers.country,
+        registered_customers.acquisition_channel
     from registered_customers
     cross join reporting_window
     where

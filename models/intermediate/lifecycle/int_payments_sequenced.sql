@@ -4,6 +4,7 @@ with
 payments as (
 
     select * from {{ ref('stg_billing__payments') }}
+    where rejection_reason is null
 
 ),
 
@@ -15,7 +16,17 @@ reporting_window as (
 
 payments_in_window as (
 
-    select payments.*
+    select
+        payments.payment_id,
+        payments.customer_id,
+        payments.paid_at,
+        payments.paid_date,
+        payments.paid_month,
+        payments.amount,
+        payments.currency,
+        payments.status,
+        payments.is_purchase,
+        payments.is_refund
     from payments
     inner join reporting_window
         on payments.paid_date <= reporting_window.as_of_date

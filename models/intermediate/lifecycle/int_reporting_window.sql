@@ -4,6 +4,7 @@ with
 payments as (
 
     select * from {{ ref('stg_billing__payments') }}
+    where rejection_reason is null
 
 ),
 
