@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 ## Build the warehouse on the bundled demo data and say where the results are.
 run: setup
-	$(BIN)/lifecycle build
+	$(BIN)/lifecycle run
 
 ## Run every test: dbt unit and data tests (inside pytest) and the Python tests.
 test: setup

@@ -1,23 +1,35 @@
-"""The `lifecycle` command line."""
+"""The `lifecycle` command line. Exit codes: 0 success, 1 internal error, 2 usage error,
+3 invalid input files, 4 failed checks (dbt tests or Great Expectations suites)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from lifecycle import build, generate
+from lifecycle import generate, pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lifecycle", description="Customer-lifecycle warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, module, help_text in [
-        ("build", build, "dbt build the warehouse and print where the results are"),
-        ("generate", generate, "write deterministic synthetic payments and customers"),
+    for name, add_arguments, handler, help_text in [
+        (
+            "run",
+            pipeline.add_run_arguments,
+            pipeline.run_command,
+            "load, validate, build, check and publish the warehouse",
+        ),
+        ("check", pipeline.add_check_arguments, pipeline.check_command, "validate the input files only"),
+        (
+            "generate",
+            generate.add_arguments,
+            generate.run,
+            "write deterministic synthetic payments and customers",
+        ),
     ]:
         sub = commands.add_parser(name, help=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+        add_arguments(sub)
+        sub.set_defaults(handler=handler)
     args = parser.parse_args(argv)
     return args.handler(args)
 

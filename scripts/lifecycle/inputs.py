@@ -1,0 +1,350 @@
+"""Find, check and load the raw input files (the input contract in README.md).
+
+File-level problems raise `InputFileError` with one line naming the file and the problem, before
+anything is written. Row-level problems are not judged here: every row is loaded as text with its file
+and line, and the dbt staging models decide which rows are accepted and which are set aside.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from lifecycle.paths import PROJECT_DIR
+
+
+@dataclass(frozen=True)
+class InputTable:
+    name: str
+    required: bool
+    columns: tuple[str, ...]
+    required_columns: tuple[str, ...]
+
+
+INPUT_TABLES = (
+    InputTable(
+        "payments",
+        required=True,
+        columns=("payment_id", "customer_id", "paid_at", "amount", "currency", "status"),
+        required_columns=("payment_id", "customer_id", "paid_at", "amount", "currency", "status"),
+    ),
+    InputTable(
+        "customers",
+        required=False,
+        columns=("customer_id", "created_at", "country", "acquisition_channel"),
+        required_columns=("customer_id",),
+    ),
+)
+DEMO_FILES = {
+    "payments": PROJECT_DIR / "seeds" / "raw_payments.csv",
+    "customers": PROJECT_DIR / "seeds" / "raw_customers.csv",
+}
+DELIMITERS = (",", ";", "\t", "|")
+SCAN_CHUNK = 1 << 22
+
+
+class InputFileError(Exception):
+    """A whole input file is unusable; the message is one line naming the file and the problem."""
+
+
+@dataclass
+class InputFile:
+    """One input file that passed the file-level checks."""
+
+    table: str
+    path: Path
+    format: str
+    size_bytes: int
+    sha256: str
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    physical_lines: int = 0
+    header: list[str] = field(default_factory=list)
+    column_map: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record["path"] = str(self.path)
+        return record
+
+
+def discover(data_dir: Path | None) -> dict[str, Path]:
+    """The input files: `<table>.csv` or `<table>.parquet` in data_dir, or the demo seeds."""
+    if data_dir is None:
+        return dict(DEMO_FILES)
+    if not data_dir.is_dir():
+        raise InputFileError(f"{data_dir}: not a directory")
+    found: dict[str, Path] = {}
+    for table in INPUT_TABLES:
+        candidates = [data_dir / f"{table.name}.{ext}" for ext in ("csv", "parquet")]
+        present = [path for path in candidates if path.exists()]
+        if len(present) > 1:
+            raise InputFileError(
+                f"{data_dir}: both {table.name}.csv and {table.name}.parquet are present; keep one"
+            )
+        if present:
+            found[table.name] = present[0]
+        elif table.required:
+            raise InputFileError(
+                f"{data_dir}: missing required file {table.name}.csv (or {table.name}.parquet)"
+            )
+    return found
+
+
+def inspect(table: InputTable, path: Path) -> InputFile:
+    """File-level checks: readable, not empty, known encoding, required columns present."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: missing required file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputFileError(f"{path}: empty file (0 bytes)")
+    fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+    if fmt == "parquet":
+        info = _inspect_parquet(table, path)
+    else:
+        info = _inspect_csv(table, path)
+    info.size_bytes = size
+    return info
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _scan_text(path: Path) -> tuple[str, int, str]:
+    """(encoding, physical line count, sha256). Accepts UTF-8 (with or without BOM) and UTF-16 with a BOM."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(0)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8"
+        decoder = codecs.getincrementaldecoder(encoding)()
+        newlines = 0
+        last = b""
+        line = 1
+        for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
+            digest.update(chunk)
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                bad_line = line + chunk[: error.start].count(b"\n")
+                raise InputFileError(
+                    f"{path}: unknown file encoding: not UTF-8 (byte 0x{chunk[error.start]:02X} on line "
+                    f"{bad_line}); save the file as UTF-8"
+                ) from None
+            count = text.count("\n")
+            newlines += count
+            line += count
+            last = chunk[-1:]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputFileError(f"{path}: unknown file encoding: the file ends inside a character") from None
+    lines = newlines + (0 if last == b"\n" else 1)
+    return encoding, lines, digest.hexdigest()
+
+
+def _read_header(path: Path, encoding: str) -> tuple[str, list[str]]:
+    """(delimiter, header names) from the first line."""
+    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise InputFileError(f"{path}: empty file (no header line)")
+    delimiter = max(DELIMITERS, key=first.count)
+    names = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+    return delimiter, names
+
+
+def _map_columns(table: InputTable, path: Path, found: list[str]) -> dict[str, str]:
+    """Contract column -> column in the file (names compared trimmed and case-insensitively)."""
+    by_key = {}
+    for name in found:
+        key = name.strip().lower()
+        if key in by_key:
+            raise InputFileError(f"{path}: column {key} appears twice in the header")
+        by_key[key] = name
+    missing = [column for column in table.required_columns if column not in by_key]
+    if missing:
+        raise InputFileError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(table.columns)}; "
+            f"found {', '.join(name.strip() for name in found)}"
+        )
+    return {column: by_key[column] for column in table.columns if column in by_key}
+
+
+def _inspect_csv(table: InputTable, path: Path) -> InputFile:
+    encoding, lines, sha256 = _scan_text(path)
+    delimiter, names = _read_header(path, encoding)
+    column_map = _map_columns(table, path, names)
+    return InputFile(
+        table=table.name,
+        path=path,
+        format="csv",
+        size_bytes=0,
+        sha256=sha256,
+        encoding=encoding,
+        delimiter=delimiter,
+        physical_lines=lines,
+        header=names,
+        column_map=column_map,
+    )
+
+
+def _inspect_parquet(table: InputTable, path: Path) -> InputFile:
+    try:
+        with duckdb.connect() as con:
+            names = [
+                row[0]
+                for row in con.execute(
+                    "select name from parquet_schema(?) where name <> 'schema'", [str(path)]
+                ).fetchall()
+            ]
+            con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
+    except duckdb.Error as error:
+        raise InputFileError(f"{path}: unreadable Parquet file ({_first_line(error)})") from None
+    column_map = _map_columns(table, path, names)
+    return InputFile(
+        table=table.name,
+        path=path,
+        format="parquet",
+        size_bytes=0,
+        sha256=_sha256(path),
+        column_map=column_map,
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _reader_sql(info: InputFile) -> str:
+    path = _literal(str(info.path))
+    if info.format == "parquet":
+        return f"read_parquet({path})"
+    columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in info.header) + "}"
+    encoding = "utf-16" if info.encoding == "utf-16" else "utf-8"
+    return (
+        f"read_csv({path}, delim = {_literal(info.delimiter)}, quote = '\"', escape = '\"', header = true, "
+        f"auto_detect = false, columns = {columns}, strict_mode = true, null_padding = false, "
+        f"encoding = '{encoding}')"
+    )
+
+
+def load(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: str = "raw") -> None:
+    """Replace `<schema>.<table>` with every row of each file as text, plus `_source_file` and
+    `_source_line`. Optional tables without a file are dropped so the models treat them as absent."""
+    con.execute(f"create schema if not exists {schema}")
+    for table in INPUT_TABLES:
+        info = files.get(table.name)
+        if info is None:
+            con.execute(f"drop table if exists {schema}.{table.name}")
+            continue
+        selected = ", ".join(
+            f"cast({_quote(info.column_map[column])} as varchar) as {column}"
+            if column in info.column_map
+            else f"cast(null as varchar) as {column}"
+            for column in table.columns
+        )
+        first_line = 2 if info.format == "csv" else 1
+        try:
+            con.execute(
+                f"create or replace table {schema}.{table.name} as "
+                f"select {selected}, {_literal(str(info.path))} as _source_file, "
+                f"row_number() over () + {first_line - 1} as _source_line "
+                f"from {_reader_sql(info)}"
+            )
+        except duckdb.Error as error:
+            raise InputFileError(
+                f"{info.path}: unreadable or truncated file: {_describe_csv_error(error)}"
+            ) from None
+        (info.rows,) = con.execute(f"select count(*) from {schema}.{table.name}").fetchone()
+        if info.rows == 0 and table.required:
+            raise InputFileError(f"{info.path}: empty file (a header but no rows)")
+        if info.format == "csv" and info.rows + 1 != info.physical_lines:
+            _renumber_lines(con, f"{schema}.{table.name}", info)
+
+
+def _describe_csv_error(error: duckdb.Error) -> str:
+    """DuckDB's CSV error reduced to its line number and cause."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    where = next((line for line in lines if line.startswith("CSV Error on Line")), None)
+    cause = next(
+        (
+            line
+            for line in lines
+            if line.startswith(("Expected Number of Columns", "Value with unterminated quote"))
+        ),
+        None,
+    )
+    if where and cause:
+        return f"{where.replace('CSV Error on Line:', 'line').strip()}: {cause}"
+    return lines[0] if lines else "unreadable"
+
+
+def _renumber_lines(con: duckdb.DuckDBPyConnection, relation: str, info: InputFile) -> None:
+    """Some records span several lines (quoted newlines) or blank lines were skipped: take each record's
+    first line from Python's csv reader instead of assuming one record per line."""
+    starts: list[int] = []
+    encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
+    with info.path.open("r", encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=info.delimiter)
+        next(reader)
+        line = reader.line_num + 1
+        for record in reader:
+            if record:
+                starts.append(line)
+            line = reader.line_num + 1
+    if len(starts) != info.rows:
+        return
+    line_starts = pd.DataFrame({"row_index": range(2, len(starts) + 2), "line": starts})
+    con.register("line_starts", line_starts)
+    con.execute(
+        f"update {relation} set _source_line = line_starts.line from line_starts "
+        f"where {relation}._source_line = line_starts.row_index"
+    )
+    con.unregister("line_starts")
+
+
+def check_single_currency(
+    con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: str = "raw"
+) -> None:
+    """More than one currency cannot be summed without conversion rates: a file-level error. Distinct
+    three-letter codes are counted; anything else is a row-level invalid_currency in staging."""
+    rows = con.execute(
+        f"""
+        select upper(trim(currency)) as code, min(_source_line) as first_line, count(*) as row_count
+        from {schema}.payments
+        where regexp_full_match(upper(trim(currency)), '[A-Z]{3}')
+        group by 1
+        order by first_line
+        """
+    ).fetchall()
+    if len(rows) > 1:
+        listed = ", ".join(f"{code} ({count:,} rows, first on line {line})" for code, line, count in rows[:5])
+        raise InputFileError(
+            f"{files['payments'].path}: column currency holds {len(rows)} currencies: {listed}; amounts "
+            "are summed without conversion, so convert them to one currency before loading"
+        )

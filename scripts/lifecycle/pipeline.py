@@ -1,0 +1,532 @@
+"""`lifecycle run` and `lifecycle check`: load, validate, build, check, publish, record.
+
+The published warehouse is only ever replaced whole: a run builds into a separate file next to it and
+swaps it in with an atomic rename once every check has passed. A failed or killed run leaves the
+published file as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from lifecycle import inputs
+from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
+
+EXIT_OK = 0
+EXIT_INTERNAL_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INVALID_INPUT = 3
+EXIT_CHECKS_FAILED = 4
+
+MARTS = [
+    "dim_customers",
+    "fct_customer_months",
+    "fct_cohort_retention",
+    "fct_churn_monthly",
+    "fct_revenue_monthly",
+]
+DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) (START|OK|PASS|FAIL|ERROR|WARN|SKIP|NO-OP)\b")
+
+
+class PipelineFailure(Exception):
+    """Stops a run with an exit code and a one-line message."""
+
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Progress:
+    """Step lines a person can follow: which step, how far, elapsed time."""
+
+    def __init__(self, steps: int) -> None:
+        self.started = time.monotonic()
+        self.steps = steps
+        self.step = 0
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:7.1f}s"
+
+    def begin(self, title: str) -> None:
+        self.step += 1
+        print(f"[{self.elapsed()}] step {self.step}/{self.steps}: {title}", flush=True)
+
+    def info(self, text: str) -> None:
+        print(f"[{self.elapsed()}]   {text}", flush=True)
+
+
+@dataclass
+class RunRecord:
+    """What one run did; written as JSON and as a row of ops.pipeline_runs."""
+
+    command: str
+    data_dir: str | None
+    as_of_date: str | None
+    warehouse: str
+    run_id: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    )
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    finished_at: str | None = None
+    outcome: str = "running"
+    exit_code: int | None = None
+    message: str | None = None
+    inputs: list[dict] = field(default_factory=list)
+    row_counts: list[dict] = field(default_factory=list)
+    set_aside_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    dbt: dict = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    mart_checksums: dict[str, dict] = field(default_factory=dict)
+
+    def finish(self, exit_code: int, message: str | None = None) -> None:
+        self.exit_code = exit_code
+        self.outcome = "success" if exit_code == EXIT_OK else "failed"
+        self.message = message
+        self.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
+    )
+    parser.add_argument(
+        "--as-of", type=_as_of_date, help="as_of_date, YYYY-MM-DD (default: latest payment date)"
+    )
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild every model from scratch")
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
+    )
+    parser.add_argument(
+        "--as-of", type=_as_of_date, help="as_of_date, YYYY-MM-DD (default: latest payment date)"
+    )
+
+
+def _as_of_date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return _guarded(lambda record: _run(record, args.full_refresh), "run", args)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    return _guarded(_check, "check", args)
+
+
+def _guarded(body, command: str, args: argparse.Namespace) -> int:
+    """Run `body` with a record; every failure becomes an exit code and one clear line, not a traceback."""
+    record = RunRecord(
+        command=command,
+        data_dir=str(args.data_dir.resolve()) if args.data_dir else None,
+        as_of_date=args.as_of,
+        warehouse=str(warehouse_path()),
+    )
+    try:
+        exit_code = body(record)
+        record.finish(exit_code)
+    except inputs.InputFileError as error:
+        print(f"invalid input: {error}", file=sys.stderr)
+        record.finish(EXIT_INVALID_INPUT, str(error))
+    except PipelineFailure as failure:
+        print(f"{command} failed: {failure}", file=sys.stderr)
+        record.finish(failure.exit_code, str(failure))
+    except KeyboardInterrupt:
+        print(f"{command} interrupted; the published warehouse is unchanged", file=sys.stderr)
+        record.finish(EXIT_INTERNAL_ERROR, "interrupted")
+    except Exception as error:  # noqa: BLE001 - the one place internal errors become an exit code
+        if os.environ.get("LIFECYCLE_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(error).__name__}: {error} (set LIFECYCLE_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        record.finish(EXIT_INTERNAL_ERROR, f"{type(error).__name__}: {error}")
+    if command == "run":
+        path = _write_record_file(record)
+        print(f"run record: {path}")
+    return record.exit_code
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+
+def _run(record: RunRecord, full_refresh: bool) -> int:
+    progress = Progress(steps=6)
+    published = Path(record.warehouse)
+    building = published.with_name(published.name + ".building")
+    with _exclusive_lock(published):
+        progress.begin("checking input files")
+        files = _inspect_inputs(record, progress)
+
+        progress.begin("loading raw tables into a new build of the warehouse")
+        _remove(building)
+        if published.exists() and not full_refresh:
+            shutil.copyfile(published, building)
+        try:
+            with duckdb.connect(str(building)) as con:
+                inputs.load(con, files)
+                inputs.check_single_currency(con, files)
+            record.inputs = [info.to_dict() for info in files.values()]
+            for info in files.values():
+                progress.info(f"{info.table}: {info.rows:,} rows from {info.path}")
+
+            progress.begin("dbt build (models, snapshot, unit and data tests)")
+            dbt_ok = _dbt(
+                ["build", *(["--full-refresh"] if full_refresh else [])], building, record, progress
+            )
+
+            progress.begin("validating inputs and marts (Great Expectations)")
+            with duckdb.connect(str(building)) as con:
+                _record_row_counts(con, record, progress)
+                if not dbt_ok:
+                    raise PipelineFailure(EXIT_CHECKS_FAILED, _dbt_failure_line(record))
+                checks_ok = _validate(con, record, progress, families=("inputs", "marts"))
+                if not checks_ok:
+                    raise PipelineFailure(
+                        EXIT_CHECKS_FAILED, "mart checks failed; the warehouse was not published"
+                    )
+                record.mart_checksums = mart_checksums(con)
+
+            progress.begin("publishing")
+            record.finish(EXIT_OK)
+            with duckdb.connect(str(building)) as con:
+                _append_run_records(con, record)
+            _publish(building, published)
+            progress.info(f"published {published}")
+        finally:
+            _remove(building)
+
+    progress.begin("summary")
+    _print_summary(record, published)
+    return EXIT_OK
+
+
+def _check(record: RunRecord) -> int:
+    """Input validation only, in a throw-away database: the published warehouse is not touched."""
+    progress = Progress(steps=3)
+    progress.begin("checking input files")
+    files = _inspect_inputs(record, progress)
+    with tempfile.TemporaryDirectory(prefix="lifecycle-check-") as scratch:
+        database = Path(scratch) / "check.duckdb"
+        progress.begin("loading and classifying rows")
+        with duckdb.connect(str(database)) as con:
+            inputs.load(con, files)
+            inputs.check_single_currency(con, files)
+        record.inputs = [info.to_dict() for info in files.values()]
+        dbt_ok = _dbt(
+            ["run", "--select", "+quarantine_input_row_counts"], database, record, progress, quiet=True
+        )
+        if not dbt_ok:
+            raise PipelineFailure(EXIT_INTERNAL_ERROR, _dbt_failure_line(record))
+        progress.begin("validating accepted rows (Great Expectations)")
+        with duckdb.connect(str(database)) as con:
+            _record_row_counts(con, record, progress)
+            checks_ok = _validate(con, record, progress, families=("inputs",))
+    _print_input_report(record)
+    return EXIT_OK if checks_ok else EXIT_CHECKS_FAILED
+
+
+def _inspect_inputs(record: RunRecord, progress: Progress) -> dict[str, inputs.InputFile]:
+    data_dir = Path(record.data_dir) if record.data_dir else None
+    located = inputs.discover(data_dir)
+    tables = {table.name: table for table in inputs.INPUT_TABLES}
+    files = {name: inputs.inspect(tables[name], path) for name, path in located.items()}
+    for info in files.values():
+        progress.info(f"{info.table}: {info.path} ({info.format}, {info.size_bytes:,} bytes) ok")
+    return files
+
+
+@contextmanager
+def _exclusive_lock(published: Path) -> Iterator[None]:
+    """One run at a time per warehouse file."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = published.with_name(published.name + ".lock")
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineFailure(EXIT_INTERNAL_ERROR, f"another run is building {published}") from None
+        yield
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def _publish(building: Path, published: Path) -> None:
+    """Swap the new file in with one atomic rename; readers of the old file keep their snapshot."""
+    if building.with_name(building.name + ".wal").exists():
+        raise PipelineFailure(EXIT_INTERNAL_ERROR, f"{building} was not checkpointed; not publishing")
+    with building.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(building, published)
+    directory = os.open(published.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+# ---------------------------------------------------------------------------------------------- dbt
+
+
+def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress, quiet: bool = False) -> bool:
+    """One dbt invocation on `database`, its progress streamed; returns success and records the results."""
+    target = PROJECT_DIR / "target" / "runs" / record.run_id
+    dbt_vars = {"raw_schema": "raw"}
+    if record.as_of_date:
+        dbt_vars["as_of_date"] = record.as_of_date
+    command = [
+        str(DBT_EXECUTABLE),
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--vars",
+        json.dumps(dbt_vars),
+    ]
+    env = {**os.environ, "LIFECYCLE_DUCKDB_PATH": str(database), "DO_NOT_TRACK": "1"}
+    tail: list[str] = []
+    with subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for raw_line in process.stdout:
+            line = re.sub(r"\x1b\[[0-9;]*m", "", raw_line.rstrip())
+            tail = (tail + [line])[-40:]
+            match = DBT_PROGRESS.search(line)
+            if match and not quiet and match.group(3) != "START":
+                progress.info("dbt " + line[match.start() :])
+    record.dbt = _dbt_results(target / "run_results.json")
+    record.dbt["command"] = " ".join(args)
+    record.dbt["exit_code"] = process.returncode
+    if process.returncode != 0 and not record.dbt.get("failures"):
+        record.dbt["failures"] = [{"node": "dbt", "status": "error", "message": " | ".join(tail[-12:])}]
+    return process.returncode == 0
+
+
+def _dbt_results(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text())["results"]
+    counts: dict[str, dict[str, int]] = {}
+    failures = []
+    for result in results:
+        resource_type = result["unique_id"].split(".")[0]
+        per_type = counts.setdefault(resource_type, {})
+        per_type[result["status"]] = per_type.get(result["status"], 0) + 1
+        if result["status"] in ("fail", "error"):
+            failures.append(
+                {
+                    "node": result["unique_id"],
+                    "status": result["status"],
+                    "message": (result.get("message") or "")[:500],
+                }
+            )
+    return {"counts": counts, "failures": failures}
+
+
+def _dbt_failure_line(record: RunRecord) -> str:
+    failures = record.dbt.get("failures", [])
+    names = ", ".join(f"{failure['node'].split('.')[-1]} ({failure['status']})" for failure in failures[:5])
+    more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+    return f"dbt build failed: {names}{more}; the warehouse was not published"
+
+
+# ------------------------------------------------------------------------------------------- checks
+
+
+def _record_row_counts(con: duckdb.DuckDBPyConnection, record: RunRecord, progress: Progress) -> None:
+    """Rows read = accepted + set aside, per input table, and the set-aside rows by reason."""
+    counts = con.execute(
+        "select input_table, rows_read, rows_accepted, rows_set_aside from quarantine.input_row_counts"
+    ).fetchall()
+    record.row_counts = [
+        {"table": table, "rows_read": read, "rows_accepted": accepted, "rows_set_aside": set_aside}
+        for table, read, accepted, set_aside in counts
+    ]
+    for table in ("payments", "customers"):
+        reasons = con.execute(
+            f"select reason, count(*) from quarantine.{table} group by reason order by count(*) desc, reason"
+        ).fetchall()
+        record.set_aside_by_reason[table] = dict(reasons)
+    for row in record.row_counts:
+        balanced = row["rows_read"] == row["rows_accepted"] + row["rows_set_aside"]
+        progress.info(
+            f"{row['table']}: {row['rows_read']:,} read = {row['rows_accepted']:,} accepted + "
+            f"{row['rows_set_aside']:,} set aside{'' if balanced else '  <-- DOES NOT ADD UP'}"
+        )
+        if not balanced:
+            raise PipelineFailure(EXIT_CHECKS_FAILED, f"{row['table']}: rows read != accepted + set aside")
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, record: RunRecord, progress: Progress, families: tuple[str, ...]
+) -> bool:
+    from lifecycle.quality import run_suites, summarize  # Great Expectations takes seconds to import
+
+    results = [result for family in families for result in run_suites(con, family)]
+    record.checks = [result.to_dict() for result in results]
+    for line in summarize(results).splitlines():
+        progress.info(line)
+    return all(result.success for result in results)
+
+
+def mart_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Row count and an order-independent content hash of every mart."""
+    checksums = {}
+    for mart in MARTS:
+        rows, content = con.execute(
+            f"select count(*), coalesce(sum(hash(mart)::hugeint), 0) from marts.{mart} as mart"
+        ).fetchone()
+        checksums[mart] = {"rows": rows, "content_hash": str(content)}
+    return checksums
+
+
+# ------------------------------------------------------------------------------------------ records
+
+
+def _records_dir() -> Path:
+    return PROJECT_DIR / "target" / "runs"
+
+
+def _write_record_file(record: RunRecord) -> Path:
+    directory = _records_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record.run_id}.json"
+    path.write_text(json.dumps(record.to_dict(), indent=2, default=str))
+    return path
+
+
+def _append_run_records(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """ops.pipeline_runs gets this run, and any earlier failed runs known only from their JSON files
+    (a failed run never writes to the published warehouse)."""
+    con.execute("create schema if not exists ops")
+    con.execute(
+        """
+        create table if not exists ops.pipeline_runs (
+            run_id varchar primary key,
+            command varchar,
+            started_at timestamptz,
+            finished_at timestamptz,
+            outcome varchar,
+            exit_code integer,
+            data_dir varchar,
+            as_of_date date,
+            rows_read bigint,
+            rows_set_aside bigint,
+            message varchar,
+            record json
+        )
+        """
+    )
+    known = {row[0] for row in con.execute("select run_id from ops.pipeline_runs").fetchall()}
+    records = [record.to_dict()]
+    for path in sorted(_records_dir().glob("*.json")) if _records_dir().exists() else []:
+        try:
+            earlier = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if earlier.get("command") == "run" and earlier.get("run_id") != record.run_id:
+            records.append(earlier)
+    for item in records:
+        if item["run_id"] in known:
+            continue
+        counts = item.get("row_counts") or []
+        con.execute(
+            "insert into ops.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                item["run_id"],
+                item["command"],
+                item["started_at"],
+                item["finished_at"],
+                item["outcome"],
+                item["exit_code"],
+                item["data_dir"],
+                item["as_of_date"],
+                sum(row["rows_read"] for row in counts) if counts else None,
+                sum(row["rows_set_aside"] for row in counts) if counts else None,
+                item["message"],
+                json.dumps(item, default=str),
+            ],
+        )
+        known.add(item["run_id"])
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+
+def _print_input_report(record: RunRecord) -> None:
+    print("\nInput report")
+    for row in record.row_counts:
+        print(
+            f"  {row['table']:<10} {row['rows_read']:>12,} read = {row['rows_accepted']:>12,} accepted "
+            f"+ {row['rows_set_aside']:>10,} set aside"
+        )
+        for reason, count in record.set_aside_by_reason.get(row["table"], {}).items():
+            print(f"      {reason:<34} {count:>10,}")
+
+
+def _print_summary(record: RunRecord, published: Path) -> None:
+    _print_input_report(record)
+    counts = record.dbt.get("counts", {})
+    built = ", ".join(f"{sum(statuses.values())} {kind}s" for kind, statuses in sorted(counts.items()))
+    print(f"  dbt: {built}; all passed")
+    suites = len(record.checks)
+    expectations = sum(len(check.get("expectations", [])) for check in record.checks)
+    print(f"  checks: {suites} Great Expectations suites, {expectations} expectations, all passed")
+    for mart, checksum in record.mart_checksums.items():
+        print(f"  marts.{mart:<22} {checksum['rows']:>11,} rows")
+    with duckdb.connect(str(published), read_only=True) as con:
+        headline = con.execute(
+            """
+            select month, customers_end, churn_rate_trailing_6m, ltv_trailing_6m
+            from marts.fct_churn_monthly
+            where is_complete
+            order by month desc
+            limit 1
+            """
+        ).fetchone()
+    if headline:
+        month, customers_end, churn, ltv = headline
+        churn_text = "n/a" if churn is None else f"{churn:.1%}"
+        ltv_text = "n/a" if ltv is None else f"{ltv:,.2f}"
+        print(
+            f"\nLast complete month {month}: {customers_end:,} customers in the base; monthly churn "
+            f"{churn_text} and LTV {ltv_text} (trailing 6 months)"
+        )
+    print(f"Warehouse: {published}  (schema `marts`; set-aside rows in schema `quarantine`)")
+    print("Open it with any DuckDB client or BI tool (read-only while a run may publish).")
