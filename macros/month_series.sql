@@ -10,3 +10,9 @@
     from {{ from_relation }}
     where {{ start_month }} is not null and {{ end_month }} is not null
 {%- endmacro %}
+
+{% macro postgres__month_series(start_month, end_month, from_relation) -%}
+    select cast(generate_series({{ start_month }}, {{ end_month }}, interval '1 month') as date) as month
+    from {{ from_relation }}
+    where {{ start_month }} is not null and {{ end_month }} is not null
+{%- endmacro %}

@@ -9,3 +9,7 @@
         try_cast(try_cast(trim({{ column }}) as double) as {{ customer_lifecycle.money_type() }})
     )
 {%- endmacro %}
+
+{% macro postgres__parse_money(column) -%}
+    {{ target.schema }}.lifecycle_try_money(trim({{ column }}))
+{%- endmacro %}

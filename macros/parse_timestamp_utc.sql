@@ -15,3 +15,13 @@
         else try_cast(trim({{ column }}) as timestamp)
     end
 {%- endmacro %}
+
+{% macro postgres__parse_timestamp_utc(column) -%}
+    case
+        when not (trim({{ column }}) ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)?$')
+            then null
+        when trim({{ column }}) ~ '\d:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$'
+            then {{ target.schema }}.lifecycle_try_timestamptz(trim({{ column }})) at time zone 'UTC'
+        else {{ target.schema }}.lifecycle_try_timestamp(trim({{ column }}))
+    end
+{%- endmacro %}

@@ -11,3 +11,12 @@
         timezone('{{ tz }}', timezone('UTC', {{ utc_timestamp }}))
     {%- endif -%}
 {%- endmacro %}
+
+{% macro postgres__to_reporting_timestamp(utc_timestamp) -%}
+    {%- set tz = var('reporting_timezone') -%}
+    {%- if tz | upper == 'UTC' -%}
+        {{ utc_timestamp }}
+    {%- else -%}
+        (({{ utc_timestamp }}) at time zone 'UTC') at time zone '{{ tz }}'
+    {%- endif -%}
+{%- endmacro %}
