@@ -1,13 +1,17 @@
-{#- A decimal amount from text ("49.00", "-12.5", "1e2"), or null when the text is not a number. -#}
+{#- A decimal amount from text ("49.00", "-12.5", "1e2"), or null when the text is not a plain number
+    (thousands separators, currency signs, decimal commas and underscores are not numbers here). -#}
 {% macro parse_money(column) -%}
     {{ return(adapter.dispatch('parse_money', 'customer_lifecycle')(column)) }}
 {%- endmacro %}
 
 {% macro duckdb__parse_money(column) -%}
-    coalesce(
-        try_cast(trim({{ column }}) as {{ customer_lifecycle.money_type() }}),
-        try_cast(try_cast(trim({{ column }}) as double) as {{ customer_lifecycle.money_type() }})
-    )
+    case
+        when regexp_full_match(trim({{ column }}), '[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?')
+            then coalesce(
+                try_cast(trim({{ column }}) as {{ customer_lifecycle.money_type() }}),
+                try_cast(try_cast(trim({{ column }}) as double) as {{ customer_lifecycle.money_type() }})
+            )
+    end
 {%- endmacro %}
 
 {% macro postgres__parse_money(column) -%}

@@ -1,27 +1,42 @@
 {#- Parse an ISO-8601 text into a timestamp without time zone that holds the UTC instant, or null
     when the text is empty or not a valid ISO-8601 date or timestamp. With an offset (Z, +05:00,
     +0530, +05) the instant is converted to UTC; without one the text already is UTC; a bare date is
-    midnight UTC. -#}
+    midnight UTC. Seconds may be left out (10:00Z); T, Z may be lower case. -#}
 {% macro parse_timestamp_utc(column) -%}
     {{ return(adapter.dispatch('parse_timestamp_utc', 'customer_lifecycle')(column)) }}
 {%- endmacro %}
 
+{#- The text in one canonical shape: upper case, seconds present, Z written as +00:00. -#}
+{% macro iso_timestamp_normalized(column) -%}
+    regexp_replace(
+        regexp_replace(
+            upper(trim({{ column }})),
+            '^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-]\d{2}(:?\d{2})?)?$',
+            '\1:00\2'
+        ),
+        'Z$',
+        '+00:00'
+    )
+{%- endmacro %}
+
 {% macro duckdb__parse_timestamp_utc(column) -%}
+    {%- set normalized = customer_lifecycle.iso_timestamp_normalized(column) -%}
     case
-        when not regexp_full_match(trim({{ column }}), '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)?')
+        when not regexp_full_match({{ normalized }}, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}(:?\d{2})?)?)?')
             then null
-        when regexp_matches(trim({{ column }}), '\d:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$')
-            then timezone('UTC', try_cast(trim({{ column }}) as timestamptz))
-        else try_cast(trim({{ column }}) as timestamp)
+        when regexp_matches({{ normalized }}, ':\d{2}(\.\d+)?[+-]\d{2}(:?\d{2})?$')
+            then timezone('UTC', try_cast({{ normalized }} as timestamptz))
+        else try_cast({{ normalized }} as timestamp)
     end
 {%- endmacro %}
 
 {% macro postgres__parse_timestamp_utc(column) -%}
+    {%- set normalized = customer_lifecycle.iso_timestamp_normalized(column) -%}
     case
-        when not (trim({{ column }}) ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)?$')
+        when not ({{ normalized }} ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}(:?\d{2})?)?)?$')
             then null
-        when trim({{ column }}) ~ '\d:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$'
-            then {{ target.schema }}.lifecycle_try_timestamptz(trim({{ column }})) at time zone 'UTC'
-        else {{ target.schema }}.lifecycle_try_timestamp(trim({{ column }}))
+        when {{ normalized }} ~ ':\d{2}(\.\d+)?[+-]\d{2}(:?\d{2})?$'
+            then {{ target.schema }}.lifecycle_try_timestamptz({{ normalized }}) at time zone 'UTC'
+        else {{ target.schema }}.lifecycle_try_timestamp({{ normalized }})
     end
 {%- endmacro %}

@@ -5,3 +5,4 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than ~20 seconds")
+    config.addinivalue_line("markers", "pipeline: runs the lifecycle command end to end")

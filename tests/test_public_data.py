@@ -83,9 +83,7 @@ def test_bridge_matches_the_playbook_periods(playbook: tuple[pd.DataFrame, dict[
     customer_months = marts["fct_customer_months"]
     one = customer_months[customer_months.customer_id == "1"].set_index("month")["status"]
     one.index = pd.to_datetime(one.index)
-    assert [
-        one[pd.Timestamp(m)] for m in ["2018-11-01", "2019-02-01", "2019-03-01", "2019-04-01"]
-    ] == [
+    assert [one[pd.Timestamp(m)] for m in ["2018-11-01", "2019-02-01", "2019-03-01", "2019-04-01"]] == [
         "new",
         "churned",
         "lapsed",

@@ -11,6 +11,8 @@ import codecs
 import csv
 import hashlib
 import io
+import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,11 +71,18 @@ class InputFile:
     header: list[str] = field(default_factory=list)
     column_map: dict[str, str] = field(default_factory=dict)
     rows: int = 0
+    read_path: Path | None = None
 
     def to_dict(self) -> dict:
         record = asdict(self)
         record["path"] = str(self.path)
+        record["read_path"] = str(self.read_path) if self.read_path else None
         return record
+
+    @property
+    def readable(self) -> Path:
+        """The file DuckDB reads: the input itself, or its UTF-8 copy when it was UTF-16."""
+        return self.read_path or self.path
 
 
 def discover(data_dir: Path | None) -> dict[str, Path]:
@@ -99,8 +108,9 @@ def discover(data_dir: Path | None) -> dict[str, Path]:
     return found
 
 
-def inspect(table: InputTable, path: Path) -> InputFile:
-    """File-level checks: readable, not empty, known encoding, required columns present."""
+def inspect(table: InputTable, path: Path, scratch: Path) -> InputFile:
+    """File-level checks: readable, not empty, known encoding, required columns present. A UTF-16 file
+    is copied to `scratch` as UTF-8 for reading."""
     if not path.is_file():
         raise InputFileError(f"{path}: missing required file")
     size = path.stat().st_size
@@ -110,7 +120,7 @@ def inspect(table: InputTable, path: Path) -> InputFile:
     if fmt == "parquet":
         info = _inspect_parquet(table, path)
     else:
-        info = _inspect_csv(table, path)
+        info = _inspect_csv(table, path, scratch)
     info.size_bytes = size
     return info
 
@@ -159,9 +169,9 @@ def _scan_text(path: Path) -> tuple[str, int, str]:
     return encoding, lines, digest.hexdigest()
 
 
-def _read_header(path: Path, encoding: str) -> tuple[str, list[str]]:
-    """(delimiter, header names) from the first line."""
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as handle:
+def _read_header(path: Path) -> tuple[str, list[str]]:
+    """(delimiter, header names) from the first line of a UTF-8 file."""
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
     if not first.strip():
         raise InputFileError(f"{path}: empty file (no header line)")
@@ -187,11 +197,20 @@ def _map_columns(table: InputTable, path: Path, found: list[str]) -> dict[str, s
     return {column: by_key[column] for column in table.columns if column in by_key}
 
 
-def _inspect_csv(table: InputTable, path: Path) -> InputFile:
+def _inspect_csv(table: InputTable, path: Path, scratch: Path) -> InputFile:
     encoding, lines, sha256 = _scan_text(path)
-    delimiter, names = _read_header(path, encoding)
+    read_path = None
+    if encoding == "utf-16":
+        read_path = scratch / f"{table.name}.utf8.csv"
+        with (
+            path.open("r", encoding="utf-16", newline="") as source,
+            read_path.open("w", encoding="utf-8", newline="") as copy,
+        ):
+            shutil.copyfileobj(source, copy)
+    delimiter, names = _read_header(read_path or path)
     column_map = _map_columns(table, path, names)
     return InputFile(
+        read_path=read_path,
         table=table.name,
         path=path,
         format="csv",
@@ -208,12 +227,8 @@ def _inspect_csv(table: InputTable, path: Path) -> InputFile:
 def _inspect_parquet(table: InputTable, path: Path) -> InputFile:
     try:
         with duckdb.connect() as con:
-            names = [
-                row[0]
-                for row in con.execute(
-                    "select name from parquet_schema(?) where name <> 'schema'", [str(path)]
-                ).fetchall()
-            ]
+            described = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+            names = [row[0] for row in described]
             con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
     except duckdb.Error as error:
         raise InputFileError(f"{path}: unreadable Parquet file ({_first_line(error)})") from None
@@ -241,15 +256,13 @@ def _literal(text: str) -> str:
 
 
 def _reader_sql(info: InputFile) -> str:
-    path = _literal(str(info.path))
+    path = _literal(str(info.readable))
     if info.format == "parquet":
         return f"read_parquet({path})"
     columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in info.header) + "}"
-    encoding = "utf-16" if info.encoding == "utf-16" else "utf-8"
     return (
         f"read_csv({path}, delim = {_literal(info.delimiter)}, quote = '\"', escape = '\"', header = true, "
-        f"auto_detect = false, columns = {columns}, strict_mode = true, null_padding = false, "
-        f"encoding = '{encoding}')"
+        f"auto_detect = false, columns = {columns}, strict_mode = true, null_padding = false)"
     )
 
 
@@ -278,7 +291,7 @@ def load(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: st
             )
         except duckdb.Error as error:
             raise InputFileError(
-                f"{info.path}: unreadable or truncated file: {_describe_csv_error(error)}"
+                f"{info.path}: unreadable or truncated file: {_describe_csv_error(error, info)}"
             ) from None
         (info.rows,) = con.execute(f"select count(*) from {schema}.{table.name}").fetchone()
         if info.rows == 0 and table.required:
@@ -287,29 +300,36 @@ def load(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: st
             _renumber_lines(con, f"{schema}.{table.name}", info)
 
 
-def _describe_csv_error(error: duckdb.Error) -> str:
-    """DuckDB's CSV error reduced to its line number and cause."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    where = next((line for line in lines if line.startswith("CSV Error on Line")), None)
-    cause = next(
-        (
-            line
-            for line in lines
-            if line.startswith(("Expected Number of Columns", "Value with unterminated quote"))
-        ),
-        None,
-    )
-    if where and cause:
-        return f"{where.replace('CSV Error on Line:', 'line').strip()}: {cause}"
-    return lines[0] if lines else "unreadable"
+def _describe_csv_error(error: duckdb.Error, info: InputFile) -> str:
+    """DuckDB's CSV error reduced to the physical line and the cause."""
+    text = str(error)
+    line_match = re.search(r"CSV Error on Line: (\d+)", text)
+    causes = ("Expected Number of Columns", "Value with unterminated quote", "Invalid unicode")
+    cause = next((line.strip() for line in text.splitlines() if line.strip().startswith(causes)), None)
+    if line_match is None:
+        return _first_line(error)
+    line = _physical_line(info, int(line_match.group(1)))
+    return f"line {line}: {cause or _first_line(error)}"
+
+
+def _physical_line(info: InputFile, record_line: int) -> int:
+    """DuckDB numbers CSV lines by record (header = 1); find where that record starts in the file, which
+    differs once a quoted field has spanned lines."""
+    with info.readable.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=info.delimiter)
+        start = 1
+        for number, _record in enumerate(reader, start=1):
+            if number == record_line:
+                return start
+            start = reader.line_num + 1
+    return record_line
 
 
 def _renumber_lines(con: duckdb.DuckDBPyConnection, relation: str, info: InputFile) -> None:
     """Some records span several lines (quoted newlines) or blank lines were skipped: take each record's
     first line from Python's csv reader instead of assuming one record per line."""
     starts: list[int] = []
-    encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
-    with info.path.open("r", encoding=encoding, newline="") as handle:
+    with info.readable.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=info.delimiter)
         next(reader)
         line = reader.line_num + 1
@@ -337,7 +357,7 @@ def check_single_currency(
         f"""
         select upper(trim(currency)) as code, min(_source_line) as first_line, count(*) as row_count
         from {schema}.payments
-        where regexp_full_match(upper(trim(currency)), '[A-Z]{3}')
+        where regexp_full_match(upper(trim(currency)), '[A-Z]{{3}}')
         group by 1
         order by first_line
         """

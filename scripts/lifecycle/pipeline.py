@@ -182,13 +182,16 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
 def _run(record: RunRecord, full_refresh: bool) -> int:
     progress = Progress(steps=6)
     published = Path(record.warehouse)
-    building = published.with_name(published.name + ".building")
-    with _exclusive_lock(published):
+    # Same file name in a sibling folder: DuckDB names the catalog after the file, and dbt's views
+    # refer to it, so the build must carry the published name to keep its views valid after the swap.
+    building = published.parent / f".{published.name}.building" / published.name
+    with _exclusive_lock(published), tempfile.TemporaryDirectory(prefix="lifecycle-run-") as scratch:
         progress.begin("checking input files")
-        files = _inspect_inputs(record, progress)
+        files = _inspect_inputs(record, progress, Path(scratch))
 
         progress.begin("loading raw tables into a new build of the warehouse")
         _remove(building)
+        building.parent.mkdir()
         if published.exists() and not full_refresh:
             shutil.copyfile(published, building)
         try:
@@ -204,11 +207,12 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
                 ["build", *(["--full-refresh"] if full_refresh else [])], building, record, progress
             )
 
+            if not dbt_ok:
+                raise PipelineFailure(_dbt_failure_exit_code(record), _dbt_failure_line(record))
+
             progress.begin("validating inputs and marts (Great Expectations)")
             with duckdb.connect(str(building)) as con:
                 _record_row_counts(con, record, progress)
-                if not dbt_ok:
-                    raise PipelineFailure(EXIT_CHECKS_FAILED, _dbt_failure_line(record))
                 checks_ok = _validate(con, record, progress, families=("inputs", "marts"))
                 if not checks_ok:
                     raise PipelineFailure(
@@ -233,9 +237,9 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
 def _check(record: RunRecord) -> int:
     """Input validation only, in a throw-away database: the published warehouse is not touched."""
     progress = Progress(steps=3)
-    progress.begin("checking input files")
-    files = _inspect_inputs(record, progress)
     with tempfile.TemporaryDirectory(prefix="lifecycle-check-") as scratch:
+        progress.begin("checking input files")
+        files = _inspect_inputs(record, progress, Path(scratch))
         database = Path(scratch) / "check.duckdb"
         progress.begin("loading and classifying rows")
         with duckdb.connect(str(database)) as con:
@@ -255,11 +259,11 @@ def _check(record: RunRecord) -> int:
     return EXIT_OK if checks_ok else EXIT_CHECKS_FAILED
 
 
-def _inspect_inputs(record: RunRecord, progress: Progress) -> dict[str, inputs.InputFile]:
+def _inspect_inputs(record: RunRecord, progress: Progress, scratch: Path) -> dict[str, inputs.InputFile]:
     data_dir = Path(record.data_dir) if record.data_dir else None
     located = inputs.discover(data_dir)
     tables = {table.name: table for table in inputs.INPUT_TABLES}
-    files = {name: inputs.inspect(tables[name], path) for name, path in located.items()}
+    files = {name: inputs.inspect(tables[name], path, scratch) for name, path in located.items()}
     for info in files.values():
         progress.info(f"{info.table}: {info.path} ({info.format}, {info.size_bytes:,} bytes) ok")
     return files
@@ -278,9 +282,9 @@ def _exclusive_lock(published: Path) -> Iterator[None]:
         yield
 
 
-def _remove(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        candidate.unlink(missing_ok=True)
+def _remove(building: Path) -> None:
+    """Delete a build folder, including one a killed run left behind."""
+    shutil.rmtree(building.parent, ignore_errors=True)
 
 
 def _publish(building: Path, published: Path) -> None:
@@ -357,6 +361,15 @@ def _dbt_results(path: Path) -> dict:
                 }
             )
     return {"counts": counts, "failures": failures}
+
+
+def _dbt_failure_exit_code(record: RunRecord) -> int:
+    """A failed test is a failed check (4); a model, seed or snapshot that could not build is an
+    internal error (1)."""
+    failures = record.dbt.get("failures", [])
+    if failures and all(failure["node"].startswith(("test.", "unit_test.")) for failure in failures):
+        return EXIT_CHECKS_FAILED
+    return EXIT_INTERNAL_ERROR
 
 
 def _dbt_failure_line(record: RunRecord) -> str:
@@ -460,7 +473,8 @@ def _append_run_records(con: duckdb.DuckDBPyConnection, record: RunRecord) -> No
             earlier = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if earlier.get("command") == "run" and earlier.get("run_id") != record.run_id:
+        same_warehouse = earlier.get("warehouse") == record.warehouse
+        if same_warehouse and earlier.get("command") == "run" and earlier.get("run_id") != record.run_id:
             records.append(earlier)
     for item in records:
         if item["run_id"] in known:

@@ -1,5 +1,5 @@
-{#- Net revenue in every money mart equals the sum of the succeeded payments dated on or before
-    as_of_date, to the cent (exact decimals). -#}
+{#- Net revenue in every money mart equals the sum of the accepted succeeded payments dated on or
+    before as_of_date, to the cent (exact decimals). -#}
 with
 
 payments_total as (
@@ -8,7 +8,7 @@ payments_total as (
     from {{ ref('stg_billing__payments') }} as payments
     inner join {{ ref('int_reporting_window') }} as reporting_window
         on payments.paid_date <= reporting_window.as_of_date
-    where payments.status = 'succeeded'
+    where payments.status = 'succeeded' and payments.rejection_reason is null
 
 ),
 
