@@ -29,11 +29,11 @@
         {%- set file_expression = "'" ~ (relation.identifier if var('raw_schema', none) is not none else 'seeds/' ~ relation.identifier ~ '.csv') ~ "'" -%}
         {%- set line_expression = 'row_number() over () + 1' -%}
     {%- endif -%}
-    (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast({{ file_expression }} as {{ dbt.type_string() }}) as source_file, cast({{ line_expression }} as {{ dbt.type_bigint() }}) as source_line from {{ relation }})
+    (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast({{ file_expression }} as {{ dbt.type_string() }}) as source_file, cast({{ line_expression }} as {{ dbt.type_bigint() }}) as source_line from {{ relation }}) as raw_rows
 {%- endmacro %}
 
 {% macro empty_text_table(columns) -%}
-    (select {% for column in columns %}cast(null as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast(null as {{ dbt.type_string() }}) as source_file, cast(null as {{ dbt.type_bigint() }}) as source_line where 1 = 0)
+    (select {% for column in columns %}cast(null as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast(null as {{ dbt.type_string() }}) as source_file, cast(null as {{ dbt.type_bigint() }}) as source_line where 1 = 0) as raw_rows
 {%- endmacro %}
 
 {% macro default__raw_file(name, columns, required, required_columns) -%}
@@ -73,5 +73,5 @@
     {%- if missing -%}
         {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
     {%- endif -%}
-    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, row_number() over () + {{ first_line - 1 }} as source_line from {{ reader }})
+    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, row_number() over () + {{ first_line - 1 }} as source_line from {{ reader }}) as raw_rows
 {%- endmacro %}

@@ -30,7 +30,9 @@ class DbtFailed(AssertionError):
     """A dbt command exited non-zero; the message carries its output."""
 
 
-def run_dbt(args: list[str], workdir: Path, vars: dict | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], workdir: Path, vars: dict | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run one dbt command against `workdir/warehouse.duckdb`; raise DbtFailed with its output on failure."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -38,6 +40,7 @@ def run_dbt(args: list[str], workdir: Path, vars: dict | None = None) -> subproc
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "LIFECYCLE_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        **(env or {}),
     }
     cmd = [
         str(DBT),

@@ -1,0 +1,93 @@
+"""The same models on PostgreSQL give the same marts as on DuckDB: money to the cent, rates to 1e-9."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import psycopg2
+import pytest
+
+from dbt_project_runner import MARTS, read_marts, run_dbt
+from engines import postgres_server
+
+GRAINS = {
+    "dim_customers": ["customer_id"],
+    "fct_customer_months": ["customer_id", "month"],
+    "fct_cohort_retention": ["cohort_month", "months_since_first"],
+    "fct_churn_monthly": ["month"],
+    "fct_revenue_monthly": ["month"],
+}
+
+
+@pytest.fixture(scope="module")
+def duckdb_marts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    workdir = tmp_path_factory.mktemp("duckdb")
+    run_dbt(["build", "--exclude", "test_type:unit"], workdir)
+    return read_marts(workdir)
+
+
+def normalized(frame: pd.DataFrame, mart: str) -> pd.DataFrame:
+    """Comparable values: dates as dates, money and rates as floats, sorted by the grain."""
+    frame = frame.copy()
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series) or column.endswith(
+            ("_month", "month", "_date", "_at")
+        ):
+            frame[column] = pd.to_datetime(series).dt.tz_localize(None) if series.notna().any() else series
+        elif series.dtype == object and series.map(lambda value: hasattr(value, "as_tuple")).any():
+            frame[column] = series.astype(float)
+    return frame.sort_values(GRAINS[mart]).reset_index(drop=True)
+
+
+MONEY = {"gross_revenue", "refunds", "net_revenue", "average_order_value", "arpu", "ltv"}
+
+
+def tolerance(column: str) -> float:
+    """Money to the cent; rates and counts to 1e-9."""
+    is_money = column in MONEY or column.startswith(("arpu", "ltv")) or "revenue" in column
+    return 0.005 if is_money else 1e-9
+
+
+def assert_same_marts(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    for mart in MARTS:
+        left, right = normalized(actual[mart], mart), normalized(expected[mart], mart)
+        assert list(left.columns) == list(right.columns), mart
+        assert len(left) == len(right), mart
+        for column in left.columns:
+            if pd.api.types.is_float_dtype(right[column]) or pd.api.types.is_float_dtype(left[column]):
+                pd.testing.assert_series_equal(
+                    left[column].astype(float),
+                    right[column].astype(float),
+                    rtol=1e-9,
+                    atol=tolerance(column),
+                    obj=f"{mart}.{column}",
+                )
+            else:
+                pd.testing.assert_series_equal(
+                    left[column].astype(object).where(left[column].notna(), None),
+                    right[column].astype(object).where(right[column].notna(), None),
+                    check_dtype=False,
+                    obj=f"{mart}.{column}",
+                )
+
+
+@pytest.mark.engines
+def test_postgres_builds_the_same_marts_as_duckdb(
+    duckdb_marts: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    with postgres_server() as env:
+        run_dbt(["build", "--target", "postgres"], tmp_path, env=env)
+        connection = psycopg2.connect(
+            host=env["LIFECYCLE_PG_HOST"],
+            port=env["LIFECYCLE_PG_PORT"],
+            user=env["LIFECYCLE_PG_USER"],
+            password=env["LIFECYCLE_PG_PASSWORD"],
+            dbname=env["LIFECYCLE_PG_DATABASE"],
+        )
+        try:
+            postgres_marts = {mart: pd.read_sql(f"select * from marts.{mart}", connection) for mart in MARTS}
+        finally:
+            connection.close()
+    assert_same_marts(postgres_marts, duckdb_marts)
