@@ -31,6 +31,7 @@ registered_in_window as (
     cross join reporting_window
     where
         registered_customers.created_at is null
+        or reporting_window.as_of_date is null
         or cast({{ to_reporting_timestamp('registered_customers.created_at') }} as date)
         <= reporting_window.as_of_date
 
