@@ -517,7 +517,11 @@ def _print_input_report(record: RunRecord) -> None:
 def _print_summary(record: RunRecord, published: Path) -> None:
     _print_input_report(record)
     counts = record.dbt.get("counts", {})
-    built = ", ".join(f"{sum(statuses.values())} {kind}s" for kind, statuses in sorted(counts.items()))
+    built = ", ".join(
+        f"{sum(statuses.values())} {kind.replace('_', ' ')}s"
+        for kind, statuses in sorted(counts.items())
+        if kind != "operation"  # run hooks
+    )
     print(f"  dbt: {built}; all passed")
     suites = len(record.checks)
     expectations = sum(len(check.get("expectations", [])) for check in record.checks)
