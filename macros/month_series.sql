@@ -16,3 +16,12 @@
     from {{ from_relation }}
     where {{ start_month }} is not null and {{ end_month }} is not null
 {%- endmacro %}
+
+{% macro spark__month_series(start_month, end_month, from_relation) -%}
+    select cast(month as date) as month
+    from (
+        select explode(sequence({{ start_month }}, {{ end_month }}, interval 1 month)) as month
+        from {{ from_relation }}
+        where {{ start_month }} is not null and {{ end_month }} is not null
+    ) as months_exploded
+{%- endmacro %}

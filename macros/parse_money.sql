@@ -17,3 +17,15 @@
 {% macro postgres__parse_money(column) -%}
     {{ target.schema }}.lifecycle_try_money(trim({{ column }}))
 {%- endmacro %}
+
+{#- Spark: Java regular expressions, written without backslashes (Spark reads them as escapes in
+    string literals). -#}
+{% macro spark__parse_money(column) -%}
+    case
+        when trim({{ column }}) rlike '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$'
+            then coalesce(
+                try_cast(trim({{ column }}) as {{ customer_lifecycle.money_type() }}),
+                try_cast(try_cast(trim({{ column }}) as double) as {{ customer_lifecycle.money_type() }})
+            )
+    end
+{%- endmacro %}

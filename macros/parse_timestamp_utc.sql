@@ -8,6 +8,10 @@
 
 {#- The text in one canonical shape: upper case, seconds present, Z written as +00:00. -#}
 {% macro iso_timestamp_normalized(column) -%}
+    {{ return(adapter.dispatch('iso_timestamp_normalized', 'customer_lifecycle')(column)) }}
+{%- endmacro %}
+
+{% macro default__iso_timestamp_normalized(column) -%}
     regexp_replace(
         regexp_replace(
             upper(trim({{ column }})),
@@ -38,5 +42,29 @@
         when {{ normalized }} ~ ':\d{2}(\.\d+)?[+-]\d{2}(:?\d{2})?$'
             then {{ target.schema }}.lifecycle_try_timestamptz({{ normalized }}) at time zone 'UTC'
         else {{ target.schema }}.lifecycle_try_timestamp({{ normalized }})
+    end
+{%- endmacro %}
+
+{#- Spark: Java regular expressions without backslashes ($1 back-references). A Spark timestamp is an
+    instant shown in the session time zone, which the spark profile sets to UTC; the cast applies the
+    offset, so the value is the UTC instant. -#}
+{% macro spark__iso_timestamp_normalized(column) -%}
+    regexp_replace(
+        regexp_replace(
+            upper(trim({{ column }})),
+            '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$',
+            '$1:00$2'
+        ),
+        'Z$',
+        '+00:00'
+    )
+{%- endmacro %}
+
+{% macro spark__parse_timestamp_utc(column) -%}
+    {%- set normalized = customer_lifecycle.iso_timestamp_normalized(column) -%}
+    case
+        when not ({{ normalized }} rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?([+-][0-9]{2}(:?[0-9]{2})?)?)?$')
+            then null
+        else try_cast({{ normalized }} as timestamp)
     end
 {%- endmacro %}

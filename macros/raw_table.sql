@@ -27,7 +27,7 @@
         {%- set line_expression = '_source_line' -%}
     {%- else -%}
         {%- set file_expression = "'" ~ (relation.identifier if var('raw_schema', none) is not none else 'seeds/' ~ relation.identifier ~ '.csv') ~ "'" -%}
-        {%- set line_expression = 'row_number() over () + 1' -%}
+        {%- set line_expression = customer_lifecycle.row_number_in_table_order() ~ ' + 1' -%}
     {%- endif -%}
     (select {% for column in columns %}cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}, {% endfor %}cast({{ file_expression }} as {{ dbt.type_string() }}) as source_file, cast({{ line_expression }} as {{ dbt.type_bigint() }}) as source_line from {{ relation }}) as raw_rows
 {%- endmacro %}
@@ -74,4 +74,19 @@
         {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
     {%- endif -%}
     (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, row_number() over () + {{ first_line - 1 }} as source_line from {{ reader }}) as raw_rows
+{%- endmacro %}
+
+{#- A row number in the order the rows are stored (no ORDER BY of its own). -#}
+{% macro row_number_in_table_order() -%}
+    {{ return(adapter.dispatch('row_number_in_table_order', 'customer_lifecycle')()) }}
+{%- endmacro %}
+
+{% macro default__row_number_in_table_order() -%}
+    row_number() over ()
+{%- endmacro %}
+
+{#- Spark requires an ORDER BY in a window with row_number(); monotonically_increasing_id() follows the
+    order of files and rows within them. -#}
+{% macro spark__row_number_in_table_order() -%}
+    row_number() over (order by monotonically_increasing_id())
 {%- endmacro %}

@@ -20,3 +20,13 @@
         (({{ utc_timestamp }}) at time zone 'UTC') at time zone '{{ tz }}'
     {%- endif -%}
 {%- endmacro %}
+
+{#- Spark: timestamps are shown in the session time zone (UTC in the spark profile). -#}
+{% macro spark__to_reporting_timestamp(utc_timestamp) -%}
+    {%- set tz = var('reporting_timezone') -%}
+    {%- if tz | upper == 'UTC' -%}
+        {{ utc_timestamp }}
+    {%- else -%}
+        from_utc_timestamp({{ utc_timestamp }}, '{{ tz }}')
+    {%- endif -%}
+{%- endmacro %}

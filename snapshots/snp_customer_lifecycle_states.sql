@@ -10,6 +10,7 @@
     strategy='check',
     check_cols=['lifecycle_state', 'customer_type', 'is_in_base'],
     updated_at='as_of_at',
+    enabled=target.type != 'spark',
 ) }}
 
 select

@@ -6,6 +6,7 @@ Outside CI an engine that is not installed is skipped with the reason; with CI=t
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import secrets
 import shutil
@@ -98,4 +99,34 @@ def postgres_server() -> Iterator[dict[str, str]]:
                 [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                 capture_output=True,
             )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _java() -> str | None:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    return shutil.which("java")
+
+
+@contextmanager
+def spark_session_env() -> Iterator[dict[str, str]]:
+    """The environment for dbt's spark target: a throw-away warehouse directory and Derby metastore.
+
+    dbt-spark's session method runs Spark inside the dbt process (a local pyspark, which needs Java).
+    Tables are parquet files under LIFECYCLE_SPARK_WAREHOUSE/<schema>.db/<table>. The Derby metastore
+    admits one process at a time, so read the tables after dbt has exited.
+    """
+    if importlib.util.find_spec("pyspark") is None:
+        missing_engine("pyspark is not installed (pip install -r requirements.txt)")
+    if _java() is None:
+        missing_engine("Spark needs Java, and no java was found (JAVA_HOME or PATH)")
+    root = Path(tempfile.mkdtemp(prefix="lifecycle-spark-"))
+    try:
+        yield {
+            "LIFECYCLE_SPARK_WAREHOUSE": str(root / "warehouse"),
+            "LIFECYCLE_SPARK_METASTORE": str(root / "metastore"),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        }
+    finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The same models on PostgreSQL give the same marts as on DuckDB: money to the cent, rates to 1e-9."""
+"""The same models on PostgreSQL and on Spark give the same marts as on DuckDB: money to the cent,
+rates to 1e-9."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import psycopg2
 import pytest
 
 from dbt_project_runner import MARTS, read_marts, run_dbt
-from engines import postgres_server
+from engines import postgres_server, spark_session_env
 
 GRAINS = {
     "dim_customers": ["customer_id"],
@@ -91,3 +92,13 @@ def test_postgres_builds_the_same_marts_as_duckdb(
         finally:
             connection.close()
     assert_same_marts(postgres_marts, duckdb_marts)
+
+
+@pytest.mark.engines
+def test_spark_builds_the_same_marts_as_duckdb(duckdb_marts: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    with spark_session_env() as env:
+        run_dbt(["build", "--target", "spark"], tmp_path, env=env)
+        # The marts are parquet tables: read their files (the Derby metastore admits one process).
+        warehouse = Path(env["LIFECYCLE_SPARK_WAREHOUSE"])
+        spark_marts = {mart: pd.read_parquet(warehouse / "marts.db" / mart) for mart in MARTS}
+    assert_same_marts(spark_marts, duckdb_marts)
