@@ -59,13 +59,13 @@
     {%- set file = files[0] | replace("'", "''") -%}
     {%- if file.endswith('.csv') -%}
         {%- set reader = "read_csv('" ~ file ~ "', header = true, all_varchar = true, filename = '__source_file')" -%}
-        {%- set first_line = 2 -%}
+        {%- set line_expression = "row_number() over () + 1" -%}
     {%- else -%}
-        {#- Parquet has no lines: source_line is the row number, from 1. -#}
-        {%- set reader = "read_parquet('" ~ file ~ "', filename = '__source_file')" -%}
-        {%- set first_line = 1 -%}
+        {#- Parquet has no lines: source_line is the row number, from 1, read with the rows (no window). -#}
+        {%- set reader = "read_parquet('" ~ file ~ "', filename = '__source_file', file_row_number = true)" -%}
+        {%- set line_expression = "file_row_number + 1" -%}
     {%- endif -%}
-    {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | reject('equalto', '__source_file') | list -%}
+    {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | reject('in', ['__source_file', 'file_row_number']) | list -%}
     {%- set missing = [] -%}
     {%- for column in required_columns if column not in found_columns -%}
         {%- do missing.append(column) -%}
@@ -73,7 +73,7 @@
     {%- if missing -%}
         {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
     {%- endif -%}
-    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, row_number() over () + {{ first_line - 1 }} as source_line from {{ reader }}) as raw_rows
+    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, cast({{ line_expression }} as bigint) as source_line from {{ reader }}) as raw_rows
 {%- endmacro %}
 
 {#- A row number in the order the rows are stored (no ORDER BY of its own). -#}

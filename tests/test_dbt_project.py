@@ -40,9 +40,9 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
-    assert counts["unit_test"] == {"pass": 16}
-    assert counts["test"] == {"pass": 45}
-    assert counts["model"] == {"success": 15}
+    assert counts["unit_test"] == {"pass": 17}
+    assert counts["test"] == {"pass": 44}
+    assert counts["model"] == {"success": 16}
     assert counts["seed"] == {"success": 2}
     assert counts["snapshot"] == {"success": 1}
 

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from lifecycle.generate import DEMO_END, DEMO_PAYMENTS, DEMO_SEED, DEMO_START, add_arguments, generate, run
+from lifecycle.generate import (
+    DEFAULT_END,
+    DEFAULT_START,
+    DEMO_END,
+    DEMO_PAYMENTS,
+    DEMO_SEED,
+    DEMO_START,
+    add_arguments,
+    append_day,
+    generate,
+    run,
+    write_table,
+)
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 PAID_AT = {
@@ -209,3 +223,162 @@ def test_one_million_payments() -> None:
     seconds = time.perf_counter() - began
     print(f"1M payments: {seconds:.1f} s, {payments.num_rows:,} rows, {customers.num_rows:,} customers")
     assert 900_000 <= payments.num_rows <= 1_100_000
+
+
+# --- append_day ---------------------------------------------------------------------------------------
+
+APPEND_PAYMENTS = 100_000  # about 150 payments a day at the end of the period: every kind of row shows up
+APPEND_LATE = 40
+
+
+def write_generated(out: Path, n: int, seed: int) -> Path:
+    payments, customers = generate(n, seed, DEFAULT_START, DEFAULT_END)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(payments, out / "payments.parquet", "parquet")
+    write_table(customers, out / "customers.parquet", "parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def appended(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The generated files before and after one append_day, with parsed payments."""
+    data = write_generated(tmp_path_factory.mktemp("append"), APPEND_PAYMENTS, 11)
+    before = {name: pq.read_table(data / f"{name}.parquet") for name in ("payments", "customers")}
+    added = append_day(data, seed=5, late=APPEND_LATE)
+    after = {name: pq.read_table(data / f"{name}.parquet") for name in ("payments", "customers")}
+    p, _ = frame(after["payments"], after["customers"])
+    n = before["payments"].num_rows
+    return {
+        "added": added,
+        "before": before,
+        "after": after,
+        "old": p.iloc[:n],
+        "day": p.iloc[n : n + added.new_day_rows],
+        "late": p.iloc[n + added.new_day_rows :],
+        "new_customers": after["customers"].to_pandas().iloc[before["customers"].num_rows :],
+    }
+
+
+def test_append_day_keeps_every_row_first_and_appends_what_it_reports(appended: dict) -> None:
+    added, before, after = appended["added"], appended["before"], appended["after"]
+    assert added.late_rows == APPEND_LATE
+    assert added.new_day_rows >= 50 and added.new_customers >= 1
+    for name, new_rows in (
+        ("payments", added.new_day_rows + added.late_rows),
+        ("customers", added.new_customers),
+    ):
+        assert after[name].num_rows == before[name].num_rows + new_rows
+        assert after[name].schema == before[name].schema
+        assert after[name].slice(0, before[name].num_rows).equals(before[name])
+    assert added.total_rows == after["payments"].num_rows
+
+
+def test_append_day_dates_the_day_after_the_latest_payment(appended: dict) -> None:
+    old, day, added = appended["old"], appended["day"], appended["added"]
+    latest = old["ts"].max().date()
+    assert added.day == latest + dt.timedelta(days=1)
+    assert (day["ts"].dt.date == added.day).all()
+    assert day["ts"].is_monotonic_increasing
+    # as many rows as an average day of the last four weeks, give or take
+    per_day = (old["ts"] >= pd.Timestamp(latest - dt.timedelta(days=27))).sum() / 28
+    assert 0.7 * per_day <= added.new_day_rows <= 1.3 * per_day
+    assert {"succeeded", "failed"} <= set(day["status"]) <= {"succeeded", "failed", "pending"}
+    assert 1 <= day["is_refund"].sum() <= 0.1 * len(day)
+    assert (day["amount"].str.startswith("-") == day["is_refund"]).all()
+    for kind in ("z", "offset", "naive"):
+        assert day["paid_at"].str.fullmatch(PAID_AT[kind]).any(), kind
+
+
+def test_append_day_late_rows_fall_in_earlier_months(appended: dict) -> None:
+    old, late, added = appended["old"], appended["late"], appended["added"]
+    latest_month = old["ts"].max().to_period("M")
+    months_back = [(latest_month - month).n for month in late["ts"].dt.to_period("M")]
+    assert set(months_back) <= {2, 3, 4} and len(set(months_back)) >= 2
+    assert late["ts"].min() >= pd.Timestamp(added.late_from)
+    assert late["ts"].max() < pd.Timestamp(added.late_to + dt.timedelta(days=1))
+    assert (late["status"] == "succeeded").all()
+    assert late["is_refund"].sum() == APPEND_LATE // 4
+    assert late["is_purchase"].sum() == APPEND_LATE - APPEND_LATE // 4
+    # existing customers who had bought before the late months: no late row is a first purchase
+    purchases = old[old["is_purchase"]]
+    first_buy = purchases.groupby("customer_id")["ts"].min()
+    assert (late["customer_id"].map(first_buy) < late["ts"]).all()
+    # some were out of the base (no purchase in the 90 days up to the late one): their history changes
+    last_buy = purchases.groupby("customer_id")["ts"].max().dt.floor("D")
+    days_since = (late["ts"].dt.floor("D") - late["customer_id"].map(last_buy)).dt.days
+    lapsed = late[late["is_purchase"] & (days_since >= 90)]
+    assert added.lapsed_customers == APPEND_LATE // 4
+    assert lapsed["customer_id"].nunique() >= added.lapsed_customers
+
+
+def test_append_day_ids_are_new_and_unique(appended: dict) -> None:
+    old, day, late = appended["old"], appended["day"], appended["late"]
+    ids = pd.concat([old["payment_id"], day["payment_id"], late["payment_id"]])
+    assert ids.is_unique
+    assert ids.str.fullmatch(r"pay_\d{9}").all()
+    assert (pd.concat([day, late])["payment_id"] > old["payment_id"].max()).all()
+
+
+def test_append_day_adds_new_customers_signed_up_before_paying(appended: dict) -> None:
+    old, day, new, added = appended["old"], appended["day"], appended["new_customers"], appended["added"]
+    before = appended["before"]["customers"].to_pandas()
+    assert len(new) == added.new_customers
+    assert new["customer_id"].is_unique
+    assert not new["customer_id"].isin(before["customer_id"]).any()
+    assert not new["customer_id"].isin(old["customer_id"]).any()
+    assert new["customer_id"].str.fullmatch(r"cus_\d{7}").all()
+    first_payment = day.groupby("customer_id")["ts"].min()
+    created = pd.to_datetime(new["created_at"], format="%Y-%m-%dT%H:%M:%SZ")
+    assert (created.dt.date == added.day).all()
+    assert (created.to_numpy() <= new["customer_id"].map(first_payment).to_numpy()).all()
+    # the rest of the day comes from existing customers, refunds from customers who bought lately
+    returning = day[~day["customer_id"].isin(new["customer_id"])]
+    assert len(returning) == added.new_day_rows - added.new_customers
+    assert returning["customer_id"].isin(old["customer_id"]).all()
+    recent_buyers = old.loc[
+        old["is_purchase"] & (old["ts"] >= pd.Timestamp(added.day) - pd.Timedelta(days=30))
+    ]
+    assert day.loc[day["is_refund"], "customer_id"].isin(recent_buyers["customer_id"]).all()
+
+
+def test_append_day_twice_and_deterministic(tmp_path: Path) -> None:
+    original = write_generated(tmp_path / "original", 5_000, 3)
+    runs = {}
+    for name, seeds in (("a", [1, 2]), ("b", [1, 2]), ("c", [1, 9])):
+        data = tmp_path / name
+        shutil.copytree(original, data)
+        runs[name] = [append_day(data, seed) for seed in seeds]
+        runs[name].append(tuple((data / f"{t}.parquet").read_bytes() for t in ("payments", "customers")))
+    first, second, files = runs["a"]
+    assert runs["b"] == runs["a"]
+    assert runs["c"][0] == first and runs["c"][2] != files
+    assert second.day == first.day + dt.timedelta(days=1)
+    assert first.late_rows >= 3 and second.late_rows >= 3
+    p, c = frame(
+        pq.read_table(tmp_path / "a" / "payments.parquet"),
+        pq.read_table(tmp_path / "a" / "customers.parquet"),
+    )
+    assert p["payment_id"].is_unique and c["customer_id"].is_unique
+    assert len(p) == second.total_rows
+    assert p["ts"].max().date() == second.day
+
+
+def test_append_day_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_generated(tmp_path / "data", 3_000, 4)
+    rows = pq.read_metadata(data / "payments.parquet").num_rows
+    assert cli(["--append-day", "--out", str(data), "--seed", "3", "--late", "5"]) == 0
+    out = capsys.readouterr().out
+    after = pq.read_metadata(data / "payments.parquet").num_rows
+    assert ", 5 late rows dated " in out and f"{after:,} rows in all" in out
+    assert after - rows > 5
+    for bad in (
+        ["--append-day", "--out", str(data), "--payments", "10"],
+        ["--append-day", "--out", str(data), "--late", "-1"],
+        ["--append-day", "--out", str(tmp_path / "missing")],
+        ["--append-day"],
+        ["--late", "3", "--out", str(tmp_path / "other")],
+    ):
+        assert cli(bad) == 2, bad
+    assert pq.read_metadata(data / "payments.parquet").num_rows == after
+    assert sorted(p.name for p in data.iterdir()) == ["customers.parquet", "payments.parquet"]
+    assert not (tmp_path / "other").exists()

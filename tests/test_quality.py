@@ -239,10 +239,11 @@ def test_a_duplicated_customer_month_and_an_unknown_status_break_customer_months
     failures = failures_after(
         demo_warehouse,
         tmp_path,
-        "insert into marts.fct_customer_months select * from marts.fct_customer_months "
-        "order by customer_id, month limit 1",
-        "update marts.fct_customer_months set status = 'dormant' "
-        "where customer_id = (select max(customer_id) from marts.fct_customer_months)",
+        # marts.fct_customer_months is a view over the spine: change the spine under it.
+        "insert into intermediate.int_customer_months_spined "
+        "select * from intermediate.int_customer_months_spined order by customer_id, month limit 1",
+        "update intermediate.int_customer_months_spined set status = 'dormant' "
+        "where customer_id = (select max(customer_id) from intermediate.int_customer_months_spined)",
     )
     assert failures == [
         ("marts.customer_months", "max_to_be_between", "duplicate_keys", None, 1),
@@ -255,18 +256,22 @@ def test_bad_accepted_payments_break_the_payments_suite_and_the_reconciliation(
 ) -> None:
     payment_id, amount = row(
         demo_warehouse,
-        "select payment_id, amount from intermediate.int_payments_sequenced "
+        "select payment_id, amount from intermediate.int_payments_accepted "
         "where status = 'succeeded' order by payment_id limit 1",
     )
     failures = failures_after(
         demo_warehouse,
         tmp_path,
+        # The accepted payments are a view: replace it with a table that can be changed.
+        "create table intermediate.accepted_copy as select * from intermediate.int_payments_accepted",
+        "drop view intermediate.int_payments_accepted",
+        "alter table intermediate.accepted_copy rename to int_payments_accepted",
         # The same payment again, in euros: a duplicate id and a second currency among succeeded payments.
-        "insert into intermediate.int_payments_sequenced select * replace ('EUR' as currency) "
-        f"from intermediate.int_payments_sequenced where payment_id = '{payment_id}'",
+        "insert into intermediate.int_payments_accepted select * replace ('EUR' as currency) "
+        f"from intermediate.int_payments_accepted where payment_id = '{payment_id}'",
         # A failed payment with a status and a currency outside the contract.
-        "update intermediate.int_payments_sequenced set status = 'refunded', currency = 'usd' "
-        "where payment_id = (select min(payment_id) from intermediate.int_payments_sequenced "
+        "update intermediate.int_payments_accepted set status = 'refunded', currency = 'usd' "
+        "where payment_id = (select min(payment_id) from intermediate.int_payments_accepted "
         "where status = 'failed')",
     )
     assert failures == [
@@ -286,7 +291,7 @@ def test_a_duplicated_and_a_keyless_accepted_customer_break_the_customers_suite(
     failures = failures_after(
         demo_warehouse,
         tmp_path,
-        "alter view staging.stg_billing__customers rename to stg_billing__customers_built",
+        "alter table staging.stg_billing__customers rename to stg_billing__customers_built",
         "create view staging.stg_billing__customers as "
         "select * from staging.stg_billing__customers_built "
         f"union all select * from staging.stg_billing__customers_built where customer_id = '{customer_id}' "

@@ -10,7 +10,7 @@ payments_read as (
 
 payments_accepted as (
 
-    select count(*) as row_count from {{ ref('int_payments_sequenced') }}
+    select count(*) as row_count from {{ ref('int_payments_accepted') }}
 
 ),
 

@@ -10,13 +10,19 @@ follow a Poisson process while alive. Some customers come back after 120-400 day
 On top come failed attempts (often retried), pending payments, same-day repeat purchases, partial and
 full refunds, prospects who never pay, customers missing from the `customers` table, and `paid_at`
 text in several formats and UTC offsets.
+
+`append_day` grows a generated data set the way a billing export grows: it appends one more day of
+payments, plus late arrivals dated months back, after the existing rows, so incremental builds can be
+tested and timed against full ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +33,8 @@ import pyarrow.parquet as pq
 
 DAY = 86_400
 EPOCH = dt.date(1970, 1, 1)
+NONE = np.iinfo(np.int64).min  # no time (paid_at text that does not parse)
+ROW_GROUP_SIZE = 1_000_000
 
 DEMO_SEED = 20240601
 DEMO_START = dt.date(2023, 1, 1)
@@ -83,6 +91,25 @@ Z, OFFSET, NAIVE, DATE = range(4)
 SUCCEEDED, FAILED, PENDING = range(3)
 STATUSES = np.array(["succeeded", "failed", "pending"])
 
+# append_day: the appended day has as many payments (and first payments) per day as the last 28 days
+# of the file; existing customers are drawn from the payments of its last 30 days, refunds from the
+# purchases of those days (the generator refunds 1-30 days after a purchase).
+RATE_DAYS = 28
+RECENT_DAYS = 30
+# Late arrivals are dated 2 to 4 calendar months before the latest month, some from customers who had
+# been out of the base (no purchase for more than the project's default churn_inactivity_days) at that
+# date, so they reactivate in the past and that month's statuses and bridge change.
+LATE_MONTHS = (2, 4)
+INACTIVITY_DAYS = 90
+DEFAULT_LATE_SHARE = 0.05  # late rows per row of the appended day, unless --late says otherwise
+MIN_LATE = 3
+# Per-customer facts append_day keeps, and how row groups' partial results combine; they are merged
+# once this many rows have piled up.
+CUSTOMER_FACTS = {"first_payment": "min", "first_purchase": "min", "last_purchase": "max", "max_cents": "max"}
+MERGE_ROWS = 4_000_000
+PAYMENT_COLUMNS = ["payment_id", "customer_id", "paid_at", "amount", "currency", "status"]
+CUSTOMER_COLUMNS = ["customer_id", "created_at", "country", "acquisition_channel"]
+
 # Expected payment rows per purchase event (itself, retries, same-day repeats, refunds): turns the
 # payment target into a number of events.
 ROWS_PER_EVENT = 1 + P_FAILED * P_RETRY + P_SAME_DAY * (1 + 0.5) + P_REFUND
@@ -110,10 +137,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the bundled demo seeds raw_payments.csv and raw_customers.csv (fixed seed and size) "
         "to --out (default: seeds)",
     )
+    parser.add_argument(
+        "--append-day",
+        action="store_true",
+        help="append one more day of payments (and late arrivals) to the payments.parquet and "
+        "customers.parquet in --out, after the existing rows",
+    )
+    parser.add_argument(
+        "--late",
+        type=int,
+        default=None,
+        help=f"with --append-day: late rows dated {LATE_MONTHS[0]}-{LATE_MONTHS[1]} months back "
+        f"(default {DEFAULT_LATE_SHARE:.0%} of the appended day, at least {MIN_LATE})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the tables and write them; print one line per file. Returns the exit code."""
+    if args.append_day:
+        return _run_append_day(args)
+    if args.late is not None:
+        print("error: --late needs --append-day", file=sys.stderr)
+        return 2
     if args.demo:
         fixed = [
             f"--{name}" for name in ("payments", "seed", "start", "end") if getattr(args, name) is not None
@@ -147,10 +192,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_append_day(args: argparse.Namespace) -> int:
+    """`generate --append-day`: append to the files in --out and say what was added."""
+    fixed = [
+        f"--{name}" for name in ("payments", "start", "end", "format") if getattr(args, name) is not None
+    ]
+    if args.demo:
+        fixed.append("--demo")
+    if fixed:
+        print(f"error: --append-day extends existing files; drop {' '.join(fixed)}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print("error: --append-day needs --out", file=sys.stderr)
+        return 2
+    if args.late is not None and args.late < 0:
+        print("error: --late must not be negative", file=sys.stderr)
+        return 2
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        added = append_day(args.out, seed, args.late)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"appended to {args.out / 'payments.parquet'}: {added.new_day_rows:,} rows dated {added.day} "
+        f"({added.new_customers:,} new customers), {added.late_rows:,} late rows dated "
+        f"{added.late_from} .. {added.late_to} ({added.lapsed_customers:,} from lapsed customers); "
+        f"{added.total_rows:,} rows in all"
+    )
+    return 0
+
+
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:
     """Write `table` as CSV (unquoted, `\\n` line ends) or Parquet (row groups of 1M rows)."""
     if fmt == "parquet":
-        pq.write_table(table, path, row_group_size=1_000_000)
+        pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE)
         return
     with open(path, "wb") as f:
         f.write((",".join(table.column_names) + "\n").encode())
@@ -368,3 +444,344 @@ def _amount(cents: np.ndarray) -> pa.Array:
     frac = pc.utf8_lpad(pa.array(np.abs(cents) % 100).cast(pa.string()), 2, "0")
     sign = pc.if_else(pa.array(cents < 0), "-", "")
     return pc.binary_join_element_wise(sign, whole, ".", frac, "")
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What `append_day` added: `new_day_rows` dated `day`, then `late_rows` dated `late_from` ..
+    `late_to` (UTC), `lapsed_customers` of them purchases by customers out of the base at that date."""
+
+    day: dt.date
+    new_day_rows: int
+    late_rows: int
+    new_customers: int
+    lapsed_customers: int
+    late_from: dt.date
+    late_to: dt.date
+    total_rows: int
+
+
+def append_day(data_dir: Path, seed: int, late: int | None = None) -> Appended:
+    """Append a day of payments to `data_dir`/payments.parquet, dated the day after its latest `paid_at`
+    (UTC), then `late` late arrivals (default: 5% of the day, at least 3): succeeded purchases and
+    refunds of existing customers dated 2-4 calendar months before the latest month.
+
+    Every existing row keeps its place and the new rows come after them, as in a billing export that
+    grows: an incremental build reads only the rows past the last line it loaded. New customers are
+    appended to customers.parquet (when there is one). The payments file is copied one row group at a
+    time while the facts the new rows need are gathered, so memory stays small at 50M rows; both files
+    are written next to the old ones and swapped in by rename. Same files and seed, same rows.
+    """
+    payments_path = data_dir / "payments.parquet"
+    customers_path = data_dir / "customers.parquet"
+    if not payments_path.is_file():
+        raise ValueError(f"{payments_path} not found")
+    if late is not None and late < 0:
+        raise ValueError("the number of late rows must not be negative")
+    source = pq.ParquetFile(payments_path)
+    schema = source.schema_arrow
+    _require_columns(payments_path, schema, PAYMENT_COLUMNS)
+    customers = pq.read_table(customers_path) if customers_path.is_file() else None
+    if customers is not None:
+        _require_columns(customers_path, customers.schema, CUSTOMER_COLUMNS)
+
+    history = _History()
+    partial = payments_path.with_name(payments_path.name + ".appending")
+    partial_customers = customers_path.with_name(customers_path.name + ".appending")
+    try:
+        with pq.ParquetWriter(partial, schema) as writer:
+            for i in range(source.num_row_groups):
+                group = source.read_row_group(i)
+                writer.write_table(group, row_group_size=ROW_GROUP_SIZE)
+                history.add(group)
+            if history.latest == NONE:
+                raise ValueError(f"{payments_path}: no paid_at could be read")
+            known = [history.per_customer()["customer_id"]]
+            if customers is not None:
+                known.append(customers["customer_id"])
+            max_customer = max(_max_number(ids, "cus_") for ids in known)
+            rng = np.random.default_rng(seed)
+            payments, new_customers, added = _appended_rows(rng, history, late, max_customer)
+            writer.write_table(_conform(payments, schema), row_group_size=ROW_GROUP_SIZE)
+        if customers is not None:
+            appended = pa.concat_tables([customers, _conform(new_customers, customers.schema)])
+            write_table(appended, partial_customers, "parquet")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        partial_customers.unlink(missing_ok=True)
+        raise
+    os.replace(partial, payments_path)
+    if customers is not None:
+        os.replace(partial_customers, customers_path)
+    return added
+
+
+class _History:
+    """What the appended rows depend on, gathered from the existing payments one row group at a time:
+    the id and time ranges, each customer's first payment and purchases, and the rows of the last
+    `RECENT_DAYS` days (customers to draw, purchases to refund, the daily volume)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.first = np.iinfo(np.int64).max
+        self.latest = NONE
+        self.max_payment = 0
+        self.currency: str | None = None
+        self._customers: list[pa.Table] = []
+        self._customer_rows = 0
+        self.recent: pa.Table | None = None
+
+    def add(self, group: pa.Table) -> None:
+        self.rows += group.num_rows
+        t = _utc_seconds(group["paid_at"])
+        valid = t != NONE
+        cents = _cents(group["amount"])
+        succeeded = pc.fill_null(pc.equal(group["status"], "succeeded"), False).to_numpy()
+        is_purchase = valid & succeeded & (cents > 0)
+        if valid.any():
+            self.first = min(self.first, int(t[valid].min()))
+            self.latest = max(self.latest, int(t.max()))
+        self.max_payment = max(self.max_payment, _max_number(group["payment_id"], "pay_"))
+        if self.currency is None:
+            currencies = pc.drop_null(group["currency"])
+            self.currency = currencies[0].as_py() if len(currencies) else None
+
+        customer = group["customer_id"]
+        has_customer = pc.is_valid(customer)
+        facts = pa.table(
+            {
+                "customer_id": customer,
+                "first_payment": pa.array(t, mask=~valid),
+                "first_purchase": pa.array(t, mask=~is_purchase),
+                "last_purchase": pa.array(t, mask=~is_purchase),
+                "max_cents": pa.array(cents, mask=~is_purchase),
+            }
+        ).filter(has_customer)
+        self._customers.append(_combine_facts(facts))
+        self._customer_rows += self._customers[-1].num_rows
+        if self._customer_rows > MERGE_ROWS:
+            self.per_customer()
+
+        # Only rows that can still fall in the last RECENT_DAYS days are kept, so this stays small.
+        if self.latest == NONE:
+            return
+        since = (self.latest // DAY - RECENT_DAYS + 1) * DAY
+        rows = pa.table({"customer_id": customer, "t": t, "cents": cents, "is_purchase": is_purchase})
+        rows = rows.filter(pc.and_(has_customer, pa.array(t >= since)))
+        recent = rows if self.recent is None else pa.concat_tables([self.recent, rows])
+        self.recent = recent.filter(pc.greater_equal(recent["t"], since)).combine_chunks()
+
+    def per_customer(self) -> pa.Table:
+        """One row per customer_id with CUSTOMER_FACTS (null when there is no such payment)."""
+        if len(self._customers) > 1:
+            self._customers = [_combine_facts(pa.concat_tables(self._customers))]
+            self._customer_rows = self._customers[0].num_rows
+        return self._customers[0]
+
+
+def _combine_facts(facts: pa.Table) -> pa.Table:
+    """Group `facts` by customer_id. Single-threaded, so the order of the groups (first appearance)
+    and with it every draw from them is the same on every run."""
+    grouped = facts.group_by("customer_id", use_threads=False).aggregate(list(CUSTOMER_FACTS.items()))
+    return pa.table(
+        {"customer_id": grouped["customer_id"], **{k: grouped[f"{k}_{f}"] for k, f in CUSTOMER_FACTS.items()}}
+    )
+
+
+def _appended_rows(
+    rng: np.random.Generator, history: _History, late: int | None, max_customer: int
+) -> tuple[dict[str, pa.Array], dict[str, pa.Array], Appended]:
+    """The new payment columns (the day, then the late rows, each in time order) and new customers."""
+    latest_day = history.latest // DAY
+    day = latest_day + 1
+    window = min(RATE_DAYS, latest_day - history.first // DAY + 1)
+    recent = history.recent
+    recent_day = recent["t"].to_numpy() // DAY
+    facts = history.per_customer()
+    first_payment = pc.fill_null(facts["first_payment"], NONE).to_numpy()
+
+    # The day, in this order until sorted by time: existing customers active in the last RECENT_DAYS
+    # days (drawn by their payments, so frequent buyers come back more), new customers, refunds of
+    # purchases of those days.
+    n_day = max(1, int(rng.poisson(np.count_nonzero(recent_day > latest_day - window) / window)))
+    new_per_day = np.count_nonzero(first_payment // DAY > latest_day - window) / window
+    is_recent = recent_day > latest_day - RECENT_DAYS
+    active = np.flatnonzero(is_recent)
+    n_new = int(np.clip(rng.poisson(new_per_day), 1, n_day)) if len(active) else n_day
+    n_existing = n_day - n_new
+    refundable = np.flatnonzero(is_recent & recent["is_purchase"].to_numpy())
+    n_refund = 0
+    if len(refundable) and n_existing >= 2:
+        n_refund = int(np.clip(rng.binomial(n_existing, P_REFUND), 1, n_existing - 1))
+    n_returning = n_existing - n_refund
+    n_paying = n_returning + n_new
+    returning = _draw(rng, active, n_returning)
+    refunded = _draw(rng, refundable, n_refund)
+    new_ids = _ids("cus_", max_customer + 1 + np.arange(n_new), 7)
+    day_customers = [_take(recent["customer_id"], returning), new_ids, _take(recent["customer_id"], refunded)]
+    u = rng.random(n_paying)
+    day_status = np.where(u < P_PENDING, PENDING, np.where(u < P_PENDING + P_FAILED, FAILED, SUCCEEDED))
+    day_cents = [_price(rng, _plans(rng, n_paying)), _refund(rng, recent["cents"], refunded)]
+    day_t = day * DAY + _seconds_of_day(rng, n_day)
+
+    # Late arrivals: purchases and refunds of customers whose first purchase is before the late months,
+    # so no refund precedes a purchase and no late row makes anyone's first purchase.
+    month = (EPOCH + dt.timedelta(days=int(latest_day))).replace(day=1)
+    late_from = _add_months(month, -LATE_MONTHS[1])
+    late_to = _add_months(month, 1 - LATE_MONTHS[0]) - dt.timedelta(days=1)
+    from_day, to_day = (late_from - EPOCH).days, (late_to - EPOCH).days
+    bought_before = pc.fill_null(facts["first_purchase"], np.iinfo(np.int64).max).to_numpy() < from_day * DAY
+    last_purchase = pc.fill_null(facts["last_purchase"], NONE).to_numpy()
+    # A last purchase more than INACTIVITY_DAYS days before late_from: out of the base since the day
+    # before it, so a late purchase on any late day brings the customer back (reactivated). The other
+    # late rows come from customers still in the base then, as most late rows in real exports do.
+    out_of_base = last_purchase < (from_day - INACTIVITY_DAYS) * DAY
+    lapsed = np.flatnonzero(bought_before & out_of_base)
+    eligible = np.flatnonzero(bought_before & ~out_of_base)
+    if not len(eligible):
+        eligible = lapsed
+    n_late = max(MIN_LATE, round(DEFAULT_LATE_SHARE * n_day)) if late is None else late
+    n_late = n_late if len(eligible) else 0
+    n_lapsed = min(max(1, n_late // 4), len(lapsed)) if n_late else 0
+    n_late_refund = max(1, n_late // 4) if n_late >= 3 else 0
+    n_late_buy = n_late - n_lapsed - n_late_refund
+    late_rows = np.concatenate(
+        [rng.choice(lapsed, n_lapsed, replace=False), _draw(rng, eligible, n_late_buy + n_late_refund)]
+    ).astype(np.int64)
+    late_cents = [
+        _price(rng, _plans(rng, n_lapsed + n_late_buy)),
+        _refund(rng, facts["max_cents"], late_rows[n_lapsed + n_late_buy :]),
+    ]
+    late_t = rng.integers(from_day, to_day + 1, n_late) * DAY + _seconds_of_day(rng, n_late)
+
+    t = np.concatenate([day_t, late_t])
+    fmt = rng.choice(4, size=len(t), p=FORMAT_WEIGHTS)
+    t = np.where(fmt == DATE, t - t % DAY, t)
+    offset = rng.integers(0, len(OFFSETS), size=len(t))
+    day_t = t[:n_day]
+    order = np.concatenate([np.argsort(day_t, kind="stable"), n_day + np.argsort(t[n_day:], kind="stable")])
+    customer = pa.concat_arrays([*day_customers, _take(facts["customer_id"], late_rows)])
+    cents = np.concatenate([*day_cents, *late_cents])
+    status = np.concatenate([day_status, np.full(n_refund + n_late, SUCCEEDED)])
+    payments = {
+        "payment_id": _ids("pay_", history.max_payment + 1 + np.arange(len(t)), 9),
+        "customer_id": customer.take(pa.array(order)),
+        "paid_at": _paid_at(t[order], fmt[order], offset[order]),
+        "amount": _amount(cents[order]),
+        "currency": pa.repeat(history.currency or "USD", len(t)),
+        "status": pc.take(pa.array(STATUSES), pa.array(status[order])),
+    }
+
+    # New customers signed up on the day, at or before their first payment.
+    first_t = day_t[n_returning:n_paying]
+    created = first_t - rng.integers(0, first_t - day * DAY + 1)
+    country = rng.choice(len(COUNTRIES), n_new, p=COUNTRY_WEIGHTS / COUNTRY_WEIGHTS.sum())
+    channel = rng.choice(len(CHANNELS), n_new, p=CHANNEL_WEIGHTS)
+    customers = {
+        "customer_id": new_ids,
+        "created_at": pc.binary_join_element_wise(
+            pc.replace_substring(_timestamps(created), " ", "T"), "Z", ""
+        ),
+        "country": pc.take(pa.array(COUNTRIES), pa.array(country)),
+        "acquisition_channel": pc.take(pa.array(CHANNELS), pa.array(channel)),
+    }
+    added = Appended(
+        day=EPOCH + dt.timedelta(days=int(day)),
+        new_day_rows=n_day,
+        late_rows=n_late,
+        new_customers=n_new,
+        lapsed_customers=n_lapsed,
+        late_from=late_from,
+        late_to=late_to,
+        total_rows=history.rows + len(t),
+    )
+    return payments, customers, added
+
+
+def _draw(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
+    """`n` draws with replacement from `pool` (which may be empty when `n` is 0)."""
+    return pool[rng.integers(0, len(pool), n)] if n else pool[:0]
+
+
+def _plans(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Plans of `n` purchases whose customers' plans are not known: the generator's plan mix."""
+    return rng.choice(len(PRICES_CENTS), n, p=PLAN_WEIGHTS)
+
+
+def _refund(rng: np.random.Generator, cents: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
+    """Refunds (negative cents) of the purchases of `cents` at `rows`: full, or 20-90% of it."""
+    paid = _take(cents, rows).to_numpy(zero_copy_only=False).astype(np.int64)
+    part = np.maximum(1, (paid * rng.uniform(0.2, 0.9, len(rows))).astype(np.int64))
+    return -np.where(rng.random(len(rows)) < P_FULL_REFUND, paid, part)
+
+
+def _seconds_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Times of day for `n` payments, with the generator's hourly profile."""
+    return rng.choice(24, size=n, p=HOURLY / HOURLY.sum()) * 3600 + rng.integers(0, 3600, n)
+
+
+def _take(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
+    taken = values.take(pa.array(rows, pa.int64()))
+    return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
+
+
+def _add_months(first_of_month: dt.date, months: int) -> dt.date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _utc_seconds(text: pa.ChunkedArray) -> np.ndarray:
+    """Epoch seconds (UTC) of paid_at text in the generator's formats (`...Z`, `...+05:30`, naive UTC,
+    bare date); NONE where the text does not parse."""
+    length = pc.utf8_length(text)
+    wall = pc.if_else(
+        pc.equal(length, 10),
+        pc.binary_join_element_wise(text, "T00:00:00", ""),
+        pc.replace_substring(pc.utf8_slice_codeunits(text, 0, 19), " ", "T"),
+    )
+    parsed = pc.strptime(wall, "%Y-%m-%dT%H:%M:%S", "s", error_is_null=True).cast(pa.int64())
+    seconds = pc.fill_null(parsed, NONE).to_numpy()
+    suffix = pc.utf8_slice_codeunits(text, 19, 25)
+    with_offset = np.flatnonzero(
+        pc.fill_null(pc.match_substring_regex(suffix, r"^[+-]\d\d:\d\d$"), False).to_numpy()
+        & (seconds != NONE)
+    )
+    shift = np.zeros(len(seconds), np.int64)
+    if len(with_offset):
+        offsets = _take(suffix, with_offset)
+        hours = pc.cast(pc.utf8_slice_codeunits(offsets, 1, 3), pa.int64()).to_numpy()
+        minutes = pc.cast(pc.utf8_slice_codeunits(offsets, 4, 6), pa.int64()).to_numpy()
+        sign = np.where(pc.starts_with(offsets, "-").to_numpy(zero_copy_only=False), -1, 1)
+        shift[with_offset] = sign * (hours * 3600 + minutes * 60)
+    return seconds - shift
+
+
+def _cents(amount: pa.ChunkedArray) -> np.ndarray:
+    """Whole cents of amount text; 0 where it is not a number (such a row is neither bought nor
+    refunded)."""
+    numeric = pc.if_else(pc.match_substring_regex(amount, r"^\s*-?\d+(\.\d+)?\s*$"), amount, None)
+    values = pc.fill_null(pc.cast(pc.utf8_trim_whitespace(numeric), pa.float64()), 0.0).to_numpy()
+    return np.rint(values * 100).astype(np.int64)
+
+
+def _max_number(ids: pa.ChunkedArray | pa.Array, prefix: str) -> int:
+    """The largest N among ids `prefix`N (N digits only), so appended ids never repeat one; 0 if none."""
+    digits = pc.utf8_slice_codeunits(ids, len(prefix))
+    numbered = ids.filter(pc.fill_null(pc.and_(pc.starts_with(ids, prefix), pc.utf8_is_digit(digits)), False))
+    if len(numbered) == 0:
+        return 0
+    return int(pc.max(pc.cast(pc.utf8_slice_codeunits(numbered, len(prefix)), pa.int64())).as_py())
+
+
+def _require_columns(path: Path, schema: pa.Schema, columns: list[str]) -> None:
+    missing = [column for column in columns if column not in schema.names]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (found {', '.join(schema.names)})")
+
+
+def _conform(columns: dict[str, pa.Array], schema: pa.Schema) -> pa.Table:
+    """The new rows in the existing file's column order and types; columns the generator does not
+    write are null."""
+    n = len(next(iter(columns.values())))
+    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
+    return pa.table(arrays, names=schema.names).cast(schema)

@@ -1,4 +1,5 @@
-{#- Every customer, from the customers table and from payments, with their purchase history summed. -#}
+{#- Every customer, from the customers table and from payments, with their purchase history summed
+    (from the customer-month sums, not the payments). -#}
 with
 
 registered_customers as (
@@ -8,9 +9,9 @@ registered_customers as (
 
 ),
 
-payments as (
+customer_months_paid as (
 
-    select * from {{ ref('int_payments_sequenced') }}
+    select * from {{ ref('int_customer_months_paid') }}
 
 ),
 
@@ -41,14 +42,16 @@ payments_summed as (
 
     select
         customer_id,
-        min(case when is_purchase then paid_at end) as first_purchase_at,
-        max(case when is_purchase then paid_at end) as last_purchase_at,
-        min(case when is_purchase then paid_date end) as first_purchase_date,
-        max(case when is_purchase then paid_date end) as last_purchase_date,
-        count(case when is_purchase then 1 end) as purchase_count,
-        coalesce(sum(case when is_purchase then amount end), 0) as gross_revenue,
-        coalesce(sum(case when is_refund then amount end), 0) as refunds
-    from payments
+        min(first_purchase_at) as first_purchase_at,
+        max(last_purchase_at) as last_purchase_at,
+        min(first_purchase_date) as first_purchase_date,
+        max(last_purchase_date) as last_purchase_date,
+        {{ customer_lifecycle.value_at_first('first_purchase_amount', ['month'], 'purchases > 0') }}
+            as first_purchase_amount,
+        sum(purchases) as purchase_count,
+        cast(sum(gross_revenue) as {{ money_type() }}) as gross_revenue,
+        cast(sum(refunds) as {{ money_type() }}) as refunds
+    from customer_months_paid
     group by customer_id
 
 ),
@@ -74,7 +77,8 @@ final as (
         payments_summed.first_purchase_date,
         payments_summed.last_purchase_date,
         cast({{ dbt.date_trunc('month', 'payments_summed.first_purchase_date') }} as date) as cohort_month,
-        coalesce(payments_summed.purchase_count, 0) as purchase_count,
+        payments_summed.first_purchase_amount,
+        cast(coalesce(payments_summed.purchase_count, 0) as {{ dbt.type_bigint() }}) as purchase_count,
         coalesce(payments_summed.gross_revenue, 0) as gross_revenue,
         coalesce(payments_summed.refunds, 0) as refunds
     from customer_ids

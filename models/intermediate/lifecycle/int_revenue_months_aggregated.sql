@@ -1,10 +1,17 @@
 {#- One row per calendar month of the reporting window, without gaps: purchases, refunds and the
-    customers who bought. The single place monthly revenue is summed. -#}
+    customers who bought. The single place monthly revenue is summed. A customer's first purchase
+    falls in their cohort month; every other purchase is a repeat purchase. -#}
 with
 
-payments as (
+customer_months_paid as (
 
-    select * from {{ ref('int_payments_sequenced') }}
+    select * from {{ ref('int_customer_months_paid') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customers_unioned') }}
 
 ),
 
@@ -14,44 +21,66 @@ months as (
 
 ),
 
-payments_by_month as (
+money_by_month as (
 
     select
-        paid_month as month,
-        count(distinct case when is_purchase then customer_id end) as active_customers,
-        count(case when is_first_purchase then 1 end) as new_customers,
-        count(case when is_purchase then 1 end) as purchases,
-        count(case when is_first_purchase then 1 end) as first_purchases,
-        count(case when is_repeat_purchase then 1 end) as repeat_purchases,
-        coalesce(sum(case when is_purchase then amount end), 0) as gross_revenue,
-        coalesce(sum(case when is_first_purchase then amount end), 0) as first_purchase_revenue,
-        coalesce(sum(case when is_repeat_purchase then amount end), 0) as repeat_purchase_revenue,
-        coalesce(sum(case when is_refund then amount end), 0) as refunds
-    from payments
-    where is_purchase or is_refund
-    group by paid_month
+        month,
+        count(case when purchases > 0 then 1 end) as active_customers,
+        sum(purchases) as purchases,
+        sum(gross_revenue) as gross_revenue,
+        sum(refunds) as refunds
+    from customer_months_paid
+    group by month
+
+),
+
+first_purchases_by_month as (
+
+    select
+        cohort_month as month,
+        count(*) as first_purchases,
+        sum(first_purchase_amount) as first_purchase_revenue
+    from customers
+    where cohort_month is not null
+    group by cohort_month
+
+),
+
+summed as (
+
+    select
+        months.month,
+        cast(coalesce(money_by_month.active_customers, 0) as {{ dbt.type_bigint() }}) as active_customers,
+        cast(coalesce(first_purchases_by_month.first_purchases, 0) as {{ dbt.type_bigint() }}) as first_purchases,
+        cast(coalesce(money_by_month.purchases, 0) as {{ dbt.type_bigint() }}) as purchases,
+        cast(coalesce(money_by_month.gross_revenue, 0) as {{ money_type() }}) as gross_revenue,
+        cast(coalesce(first_purchases_by_month.first_purchase_revenue, 0) as {{ money_type() }})
+            as first_purchase_revenue,
+        cast(coalesce(money_by_month.refunds, 0) as {{ money_type() }}) as refunds
+    from months
+    left join money_by_month
+        on months.month = money_by_month.month
+    left join first_purchases_by_month
+        on months.month = first_purchases_by_month.month
 
 ),
 
 final as (
 
     select
-        months.month,
-        coalesce(payments_by_month.active_customers, 0) as active_customers,
-        coalesce(payments_by_month.new_customers, 0) as new_customers,
-        coalesce(payments_by_month.active_customers, 0)
-        - coalesce(payments_by_month.new_customers, 0) as returning_customers,
-        coalesce(payments_by_month.purchases, 0) as purchases,
-        coalesce(payments_by_month.first_purchases, 0) as first_purchases,
-        coalesce(payments_by_month.repeat_purchases, 0) as repeat_purchases,
-        coalesce(payments_by_month.gross_revenue, 0) as gross_revenue,
-        coalesce(payments_by_month.first_purchase_revenue, 0) as first_purchase_revenue,
-        coalesce(payments_by_month.repeat_purchase_revenue, 0) as repeat_purchase_revenue,
-        coalesce(payments_by_month.refunds, 0) as refunds,
-        coalesce(payments_by_month.gross_revenue, 0) + coalesce(payments_by_month.refunds, 0) as net_revenue
-    from months
-    left join payments_by_month
-        on months.month = payments_by_month.month
+        month,
+        active_customers,
+        first_purchases as new_customers,
+        active_customers - first_purchases as returning_customers,
+        purchases,
+        first_purchases,
+        purchases - first_purchases as repeat_purchases,
+        gross_revenue,
+        first_purchase_revenue,
+        gross_revenue - first_purchase_revenue as repeat_purchase_revenue,
+        refunds,
+        gross_revenue + refunds as net_revenue
+    from summed
 
 )
 

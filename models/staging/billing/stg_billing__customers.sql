@@ -25,16 +25,41 @@ parsed as (
 
 ),
 
-occurrences_numbered as (
+{#- Repeated ids are rare: find them with an aggregate and number only their rows. -#}
+repeated_ids as (
+
+    select customer_id
+    from parsed
+    where customer_id is not null
+    group by customer_id
+    having count(*) > 1
+
+),
+
+occurrences as (
 
     select
-        *,
+        source_file,
+        source_line,
         row_number() over (partition by customer_id order by source_file, source_line) as occurrence,
         first_value({{ dbt.hash(row_fingerprint(['raw_created_at', 'raw_country', 'raw_acquisition_channel'])) }})
             over (partition by customer_id order by source_file, source_line rows between unbounded preceding and current row)
             = {{ dbt.hash(row_fingerprint(['raw_created_at', 'raw_country', 'raw_acquisition_channel'])) }}
             as is_same_as_first_occurrence
     from parsed
+    where customer_id in (select customer_id from repeated_ids)
+
+),
+
+occurrences_numbered as (
+
+    select
+        parsed.*,
+        occurrences.occurrence,
+        occurrences.is_same_as_first_occurrence
+    from parsed
+    left join occurrences
+        on parsed.source_file = occurrences.source_file and parsed.source_line = occurrences.source_line
 
 ),
 

@@ -1,0 +1,450 @@
+"""Benchmark: the dbt build of the core marts against hand-written DuckDB SQL, pandas and polars.
+
+    .venv/bin/python scripts/benchmark.py                  # 1M and 10M payments
+    .venv/bin/python scripts/benchmark.py --sizes 1000000 10000000 50000000
+
+For each size: generate the payments (Parquet, deterministic), then run each implementation in its own
+process and record its wall time and peak resident memory:
+  - dbt models only (`dbt run`) and the full build with every data test and the snapshot
+    (`dbt build --exclude test_type:unit`), from the raw files (`raw_data_dir`) into a fresh DuckDB
+    file: the whole dbt process, start-up included; the project is parsed once beforehand (untimed)
+    and every invocation shares the target folder, as a scheduled run's would;
+  - an incremental `dbt run` on a copy of the models-only warehouse after `append_day` added one day
+    (and a few late rows) to a copy of the data, compared with its full build;
+  - the hand-written DuckDB SQL baseline (into a DuckDB file), and pandas and polars (in memory). These
+    time only the build inside their process, without interpreter start-up and imports.
+Every result is compared with the dbt marts (the baselines with `dbt run`'s, the incremental run with
+the hand-written SQL on the appended data), after its timing and peak memory are taken, so the check
+costs nothing in the figures; a difference is reported in the note, not raised. Prints the figures,
+ratios and the targets' verdicts, and writes them to docs/benchmarks.md. Threads and DuckDB memory
+limit follow LIFECYCLE_THREADS / LIFECYCLE_MEMORY_LIMIT, which are passed on to every process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+DBT = str(Path(sys.executable).with_name("dbt"))
+LIFECYCLE = str(Path(sys.executable).with_name("lifecycle"))
+SEED = 20241123
+APPEND_SEED = 1
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RESULT = "BENCHMARK-RESULT "  # prefix of the JSON lines an implementation's process prints
+
+DBT_RUN = "dbt run (models only)"
+DBT_BUILD = "dbt build (models + data tests)"
+DBT_INCREMENTAL = "dbt incremental run (one appended day)"
+SQL = "hand-written DuckDB SQL"
+BASELINES = {"duckdb_sql": SQL, "polars_impl": "polars", "pandas_impl": "pandas"}
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float | None  # None: the run failed
+    peak_mb: float | None
+    note: str = ""
+
+
+def measure(name: str, command: list[str], env: dict[str, str] | None = None) -> tuple[Measurement, str]:
+    """Run `command` to completion: its wall time and peak RSS (wait4), and its output. A failure is
+    recorded in the note, with the end of the output printed, so one broken run does not lose the rest."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        print(f"  {name} failed ({code}):\n{output[-4000:]}", flush=True)
+        return Measurement(name, None, None, f"FAILED (exit {code}): {failure_line(output)[:200]}"), output
+    return Measurement(name, seconds, usage.ru_maxrss / 1024), output
+
+
+def failure_line(output: str) -> str:
+    """The line of a failed run's output that says what went wrong: a Python exception's last line,
+    else dbt's first error line, else the last line."""
+    lines = [ANSI.sub("", line).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    exception = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Invalid)\b.*:", line)]
+    errors = [line for line in lines if re.search(r"\bError\b", line)]
+    return exception[-1] if exception else errors[0] if errors else lines[-1] if lines else ""
+
+
+def generate(size: int, root: Path) -> Path:
+    """The generated data for `size` payments, made once per work directory."""
+    data = root / f"payments_{size}"
+    if not (data / "payments.parquet").exists() or not (data / "customers.parquet").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        measured, output = measure(
+            f"generate {size:,}",
+            [LIFECYCLE, "generate", "--payments", str(size), "--seed", str(SEED), "--out", str(data)],
+        )
+        if measured.seconds is None:
+            raise SystemExit(f"could not generate {size:,} payments:\n{output[-2000:]}")
+        print(f"  generated {size:,} payments in {measured.seconds:.1f} s", flush=True)
+    return data
+
+
+def warehouse_in(folder: Path) -> Path:
+    """The DuckDB file of the dbt build in `folder`. Always named warehouse.duckdb: dbt-duckdb names
+    the catalog after the file, views in it (models materialized as views) refer to that name, and
+    `compare_with_warehouse` attaches the file under the name `warehouse`, so only then do they resolve."""
+    return folder / "warehouse.duckdb"
+
+
+def dbt(name: str, command: str, data: Path, folder: Path, target: Path, fresh: bool = True) -> Measurement:
+    """`dbt run` or `dbt build` (without unit tests) from the files in `data` into the warehouse in
+    `folder`; with `fresh`, into a new file, else on top of what it holds (an incremental run).
+    Every invocation of a size shares `target`, so dbt re-reads its parsed project as a scheduled run
+    would (the first parse is done before any timing, by `warm_up`)."""
+    database = warehouse_in(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        database.unlink(missing_ok=True)
+        database.with_name(database.name + ".wal").unlink(missing_ok=True)
+    args = [
+        DBT,
+        command,
+        "--vars",
+        json.dumps({"raw_data_dir": str(data)}),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    ]
+    if command == "build":
+        args += ["--exclude", "test_type:unit"]
+    measured, output = measure(name, args, env={"LIFECYCLE_DUCKDB_PATH": str(database)})
+    if measured.seconds is not None:
+        done = [line for line in output.splitlines() if "Done. PASS=" in line]
+        measured.note = done[-1].split("Done. ", 1)[1].strip() if done else ""
+    return measured
+
+
+def baseline(
+    kind: str, data: Path, warehouse: Path | None, database: Path, reference: str = "the dbt marts"
+) -> Measurement:
+    """Run one implementation in its own process (`_implementation` below) and compare its marts with
+    `warehouse` (described as `reference`) there, after the process has reported its build time and
+    peak memory."""
+    command = [PYTHON, __file__, "_implementation", kind, str(data), str(database), str(warehouse or "")]
+    measured, output = measure(BASELINES[kind], command)
+    if measured.seconds is None:
+        return measured
+    results = [json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT)]
+    timing = next((r for r in results if "seconds" in r), None)
+    if timing is None:
+        return Measurement(measured.name, None, None, "FAILED: no timing reported")
+    measured.seconds, measured.peak_mb = timing["seconds"], timing["peak_mb"]
+    differences = next((r["differences"] for r in results if "differences" in r), None)
+    measured.note = identity_note(differences, reference)
+    return measured
+
+
+def identity_note(differences: list[str] | None, reference: str) -> str:
+    if differences is None:
+        return f"not compared with {reference}: not built"
+    if not differences:
+        return f"identical to {reference}"
+    shown = "; ".join(d[:160] for d in differences[:3])
+    return f"DIFFERS from {reference} ({len(differences)} differences): {shown}"
+
+
+def run_implementation(kind: str, data: str, database: str, warehouse: str) -> int:
+    """Inside an implementation's own process: build the marts (timed: only the build, after the
+    imports), report the time and the peak RSS so far, then compare with `warehouse` if given."""
+    implementation = importlib.import_module(f"lifecycle.baselines.{kind}")
+    started = time.perf_counter()
+    if kind == "duckdb_sql":
+        implementation.build(Path(data), database=Path(database))
+        result = Path(database)
+    else:
+        result = implementation.build(Path(data))
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(RESULT + json.dumps({"seconds": seconds, "peak_mb": peak_mb}), flush=True)
+    if warehouse:
+        from lifecycle.baselines.compare import compare_with_warehouse
+
+        differences = compare_with_warehouse(result, Path(warehouse))
+        print(RESULT + json.dumps({"differences": differences}), flush=True)
+    return 0
+
+
+def run_append(data: str, seed: str) -> int:
+    """Inside its own process: `append_day`, reporting what it added."""
+    from lifecycle.generate import append_day
+
+    added = append_day(Path(data), int(seed))
+    print(RESULT + json.dumps({"new_day_rows": added.new_day_rows, "late_rows": added.late_rows}), flush=True)
+    return 0
+
+
+def warm_up(data: Path, target: Path) -> None:
+    """Parse the project once, untimed, with the vars the timed runs use."""
+    args = [
+        DBT,
+        "parse",
+        "--vars",
+        json.dumps({"raw_data_dir": str(data)}),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    ]
+    measure("dbt parse", args)
+
+
+def incremental(data: Path, runs: Path, full_run: Path, target: Path) -> Measurement:
+    """Copy the models-only warehouse and the data, append a day to the data, time an incremental
+    `dbt run`, and check the result against the hand-written SQL on the appended data.
+
+    `append_day` runs in a process of its own: on Linux a child's peak RSS starts from its parent's
+    (it is kept across fork and exec), so this process must stay small for the later figures."""
+    appended = data
+    appending, output = measure("append_day", [PYTHON, __file__, "_append", str(appended), str(APPEND_SEED)])
+    if appending.seconds is None:
+        return Measurement(DBT_INCREMENTAL, None, None, f"not run: append_day {appending.note}")
+    added = next(json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT))
+    folder = runs / "incremental"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    shutil.copyfile(warehouse_in(full_run), warehouse_in(folder))
+    measured = dbt(DBT_INCREMENTAL, "run", appended, folder, target, fresh=False)
+    rows = f"{added['new_day_rows']:,} + {added['late_rows']:,} late rows appended"
+    if measured.seconds is None:
+        measured.note = f"{rows}; {measured.note}"
+        return measured
+    reference = "a full build of the appended data (hand-written SQL)"
+    check = baseline(
+        "duckdb_sql", appended, warehouse_in(folder), runs / "duckdb_sql_appended.duckdb", reference
+    )
+    compared = check.note if check.seconds is not None else f"not compared: {check.note}"
+    measured.note = "; ".join(part for part in (rows, measured.note, compared) if part)
+    return measured
+
+
+def benchmark_size(size: int, work_dir: Path, dataframes_up_to: int) -> list[Measurement]:
+    print(f"{size:,} payments", flush=True)
+    data = generate(size, work_dir)
+    runs = work_dir / f"runs_{size}"
+    runs.mkdir(parents=True, exist_ok=True)
+    rows = []
+
+    def report(row: Measurement) -> None:
+        figures = "failed" if row.seconds is None else f"{row.seconds:8.1f} s {row.peak_mb:9,.0f} MB"
+        print(f"  {row.name:<40} {figures}  {row.note}", flush=True)
+        rows.append(row)
+
+    # dbt reads a copy of the data, which the incremental step appends a day to at the end; the same
+    # folder and vars throughout keep dbt's parsed project valid between invocations.
+    live = runs / "data"
+    shutil.rmtree(live, ignore_errors=True)
+    shutil.copytree(data, live)
+    target = runs / "target"
+    warm_up(live, target)
+    full_run = runs / "run"
+    report(dbt(DBT_RUN, "run", live, full_run, target))
+    report(dbt(DBT_BUILD, "build", live, runs / "build", target))
+    warehouse = warehouse_in(full_run) if rows[0].seconds is not None else None
+    if warehouse is not None:
+        report(incremental(live, runs, full_run, target))
+    else:
+        report(Measurement(DBT_INCREMENTAL, None, None, "not run: the full dbt run failed"))
+    kinds = ["duckdb_sql"] + (["polars_impl", "pandas_impl"] if size <= dataframes_up_to else [])
+    for kind in kinds:
+        report(baseline(kind, data, warehouse, runs / f"{kind}.duckdb"))
+    return rows
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return f"{os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GB RAM, {platform.system()} {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_implementation"]:
+        return run_implementation(*argv[1:])
+    if argv[:1] == ["_append"]:
+        return run_append(*argv[1:])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--work-dir", type=Path, default=PROJECT_DIR / "target" / "bench")
+    parser.add_argument(
+        "--dataframes-up-to", type=int, default=10_000_000, help="run pandas and polars only up to this size"
+    )
+    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+
+    work_dir = args.work_dir.resolve()
+    results = {size: benchmark_size(size, work_dir, args.dataframes_up_to) for size in args.sizes}
+    report = render(results, args.dataframes_up_to)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report)
+    print(f"\n{report}\nwrote {args.output}")
+    return 0
+
+
+def ratio(rows: dict[str, Measurement], name: str, base: str = SQL) -> float | None:
+    """`name`'s wall time over `base`'s; None when either is missing or failed."""
+    a, b = rows.get(name), rows.get(base)
+    if a is None or b is None or a.seconds is None or not b.seconds:
+        return None
+    return a.seconds / b.seconds
+
+
+Check = Callable[[dict[str, Measurement]], tuple[str, bool | None]]
+
+
+def at_most(name: str, limit: float, base: str = SQL) -> Check:
+    def check(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
+        value = ratio(rows, name, base)
+        return ("-", None) if value is None else (f"{value:.2f}x", value <= limit)
+
+    return check
+
+
+def faster_than_dataframes(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
+    ratios = {other: ratio(rows, DBT_RUN, other) for other in ("pandas", "polars")}
+    if None in ratios.values():
+        return "-", None
+    return ", ".join(f"{r:.2f}x {name}" for name, r in ratios.items()), all(r < 1 for r in ratios.values())
+
+
+def peak_under(limit_mb: float) -> Check:
+    def check(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
+        row = rows.get(DBT_RUN)
+        if row is None or row.peak_mb is None:
+            return "-", None
+        return f"{row.peak_mb:,.0f} MB", row.peak_mb < limit_mb
+
+    return check
+
+
+# (size, target, check); size None: at every size measured.
+TARGETS: list[tuple[int | None, str, Check]] = [
+    (10_000_000, "`dbt run` within 1.5x of the hand-written SQL", at_most(DBT_RUN, 1.5)),
+    (10_000_000, "`dbt build` with every data test within 2.5x of the SQL", at_most(DBT_BUILD, 2.5)),
+    (50_000_000, "`dbt run` within 1.25x of the hand-written SQL", at_most(DBT_RUN, 1.25)),
+    (50_000_000, "`dbt run` faster than pandas and polars", faster_than_dataframes),
+    (50_000_000, "`dbt run` peak memory under 4 GB", peak_under(4 * 1024)),
+    (
+        None,
+        "incremental run (one appended day) within 25% of the full `dbt run`",
+        at_most(DBT_INCREMENTAL, 0.25, DBT_RUN),
+    ),
+]
+
+
+def verdicts(results: dict[int, list[Measurement]], dataframes_up_to: int) -> list[str]:
+    """One table row per target and size it applies to: the figure and met / not met / not measured."""
+    lines = []
+    for size, target, check in TARGETS:
+        for measured_size in [size] if size is not None else list(results):
+            rows = {row.name: row for row in results.get(measured_size, [])}
+            figure, met = check(rows) if rows else ("-", None)
+            if met is None:
+                reason = "size not run" if not rows else "a run failed or was not made"
+                if rows and check is faster_than_dataframes and measured_size > dataframes_up_to:
+                    reason = "pandas and polars run only up to --dataframes-up-to"
+                verdict = f"not measured: {reason}"
+            else:
+                verdict = "met" if met else "**not met**"
+                if any("DIFFERS" in row.note for row in rows.values()):
+                    verdict += " (but results differ, see the notes)"
+            lines.append(f"| {measured_size:,} | {target} | {figure} | {verdict} |")
+    return lines
+
+
+def render(results: dict[int, list[Measurement]], dataframes_up_to: int) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {dt.date.today().isoformat()} on {machine()} with `scripts/benchmark.py`",
+        f"(threads: {os.environ.get('LIFECYCLE_THREADS', 'default')}, DuckDB memory limit: "
+        f"{os.environ.get('LIFECYCLE_MEMORY_LIMIT', 'default')}). Input: `lifecycle generate` Parquet,",
+        f"seed {SEED}. Each figure is one run in its own process: wall time and peak resident memory. The",
+        "dbt figures are whole `dbt` processes (start-up and parsing included); the baselines' figures",
+        "are their build only. The incremental run is `dbt run` on a copy of the models-only warehouse",
+        f"after `append_day` (seed {APPEND_SEED}) appended one day and late rows to a copy of the data.",
+        "Every result is checked against the dbt marts outside the timed part; the note says how it went.",
+        "",
+    ]
+    for size, rows in results.items():
+        by_name = {row.name: row for row in rows}
+        lines += [
+            f"## {size:,} payments",
+            "",
+            "| implementation | wall time | peak memory | vs hand-written SQL | note |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in rows:
+            seconds = "failed" if row.seconds is None else f"{row.seconds:.1f} s"
+            peak = "-" if row.peak_mb is None else f"{row.peak_mb:,.0f} MB"
+            vs_sql = ratio(by_name, row.name)
+            vs_sql_text = "-" if vs_sql is None else f"{vs_sql:.2f}x"
+            note = row.note.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {row.name} | {seconds} | {peak} | {vs_sql_text} | {note} |")
+        share = ratio(by_name, DBT_INCREMENTAL, DBT_RUN)
+        lines += [
+            "",
+            "Incremental run after one appended day: "
+            + ("not measured" if share is None else f"{share:.0%} of the full `dbt run` ({share:.2f}x)."),
+            "",
+        ]
+    lines += [
+        "## Targets (issue 4)",
+        "",
+        "| size | target | figure | verdict |",
+        "|---:|---|---:|---|",
+        *verdicts(results, dataframes_up_to),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

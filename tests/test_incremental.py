@@ -1,0 +1,215 @@
+"""An incremental build after new rows arrive gives what a full rebuild gives, and reads only those rows.
+
+A warehouse is built from 20,000 generated payments; `append_day` then appends a day of payments and
+late rows dated months back (some reactivating customers who had lapsed) to the same files, and
+`dbt build` runs again on that warehouse without --full-refresh. Its marts, set-aside rows and row
+counts must equal those of a full build of the appended files, and the staging table must hold the
+original rows from the first run (`load_batch` 1) and exactly the appended ones from the second (2).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dbt_project_runner import MARTS, run_dbt
+from lifecycle.baselines.compare import compare_with_warehouse
+from lifecycle.generate import DEFAULT_END, DEFAULT_START, Appended, append_day, generate, write_table
+
+BUILD = ["build", "--exclude", "test_type:unit"]
+STAGING = "staging.stg_billing__payments"
+QUARANTINE = ["quarantine.payments", "quarantine.customers", "quarantine.input_row_counts"]
+# Bookkeeping that differs between an incremental and a full build by design: which run loaded a row.
+BOOKKEEPING = {"load_batch"}
+
+
+def write_generated(data: Path) -> int:
+    """20,000 generated payments (and their customers) as Parquet in `data`; returns the row count."""
+    payments, customers = generate(20_000, 7, DEFAULT_START, DEFAULT_END)
+    write_table(payments, data / "payments.parquet", "parquet")
+    write_table(customers, data / "customers.parquet", "parquet")
+    return payments.num_rows
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A first build, a day appended, the incremental build on top, and a full build of the appended
+    files for reference."""
+    data = tmp_path_factory.mktemp("incremental_data")
+    original_rows = write_generated(data)
+    incremental = tmp_path_factory.mktemp("incremental_dbt")
+    run_dbt(BUILD, incremental, vars={"raw_data_dir": str(data)})
+    added = append_day(data, seed=3, late=12)
+    assert pq.read_metadata(data / "payments.parquet").num_rows == added.total_rows
+    run_dbt(BUILD, incremental, vars={"raw_data_dir": str(data)})
+    full = tmp_path_factory.mktemp("full_dbt")
+    run_dbt([*BUILD, "--full-refresh"], full, vars={"raw_data_dir": str(data)})
+    return {
+        "data": data,
+        "original_rows": original_rows,
+        "added": added,
+        "incremental": incremental,
+        "full": full,
+    }
+
+
+def warehouse(workdir: Path) -> Path:
+    return workdir / "warehouse.duckdb"
+
+
+def read(database: Path, relations: list[str]) -> dict[str, pa.Table]:
+    """`relations` of one warehouse as Arrow tables, each read through a connection of its own.
+
+    dbt-duckdb names the catalog after the file (`warehouse`) and a model materialized as a view
+    refers to its inputs through that name; with two warehouses attached to one connection, a view
+    of one could read the other's tables and a comparison pass for the wrong reason."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {relation: con.execute(f"select * from {relation}").to_arrow_table() for relation in relations}
+
+
+def compare_marts(workdir: Path, reference: Path) -> list[str]:
+    """compare_with_warehouse for the marts of the build in `workdir`, read on their own (see `read`);
+    `reference` is attached as `warehouse`, its own catalog name."""
+    assert reference.name == "warehouse.duckdb"
+    marts = read(warehouse(workdir), [f"marts.{name}" for name in MARTS])
+    return compare_with_warehouse({name: marts[f"marts.{name}"] for name in MARTS}, reference)
+
+
+def load_batches(workdir: Path) -> dict[int, int]:
+    with duckdb.connect(str(warehouse(workdir)), read_only=True) as con:
+        return dict(con.execute(f"select load_batch, count(*) from {STAGING} group by all").fetchall())
+
+
+def row_set_differences(first: Path, second: Path, relation: str) -> list[str]:
+    """How `relation` differs between two warehouses as a multiset of rows (order ignored)."""
+    tables = {"first": read(first, [relation])[relation], "second": read(second, [relation])[relation]}
+    if tables["first"].schema != tables["second"].schema:
+        return [f"{relation}: columns {tables['first'].schema} vs {tables['second'].schema}"]
+    selected = ", ".join(f'"{c}"' for c in tables["first"].column_names if c not in BOOKKEEPING)
+    differences = []
+    with duckdb.connect() as con:
+        for side, table in tables.items():
+            con.register(side, table)
+        for only_in, other in (("first", "second"), ("second", "first")):
+            rows = con.execute(
+                f"select * from (select {selected} from {only_in} except all select {selected} from {other}) "
+                "order by all limit 3"
+            ).fetchall()
+            if rows:
+                differences.append(f"{relation}: rows only in the {only_in} warehouse, e.g. {rows}")
+    return differences
+
+
+def test_the_appended_rows_reach_the_marts(builds: dict) -> None:
+    """The reference build sees the appended day; otherwise the comparisons below prove nothing."""
+    added: Appended = builds["added"]
+    assert added.new_day_rows > 0 and added.late_rows == 12 and added.lapsed_customers >= 1
+    with duckdb.connect(str(warehouse(builds["full"])), read_only=True) as con:
+        as_of = con.execute("select max(as_of_date) from marts.dim_customers").fetchone()[0]
+    assert as_of == added.day
+
+
+def test_incremental_build_gives_the_marts_of_a_full_build(builds: dict) -> None:
+    assert compare_marts(builds["incremental"], warehouse(builds["full"])) == []
+
+
+@pytest.mark.parametrize("relation", QUARANTINE)
+def test_incremental_build_sets_aside_and_counts_the_same_rows(builds: dict, relation: str) -> None:
+    assert row_set_differences(warehouse(builds["incremental"]), warehouse(builds["full"]), relation) == []
+
+
+def test_incremental_build_loads_only_the_appended_rows(builds: dict) -> None:
+    added: Appended = builds["added"]
+    assert load_batches(builds["incremental"]) == {
+        1: builds["original_rows"],
+        2: added.new_day_rows + added.late_rows,
+    }
+    assert load_batches(builds["full"]) == {1: added.total_rows}
+
+
+def test_rebuild_without_new_rows_changes_nothing(tmp_path: Path) -> None:
+    """Building again on unchanged files adds no load batch and leaves the marts and set-aside rows as
+    they were (compared with a copy of the warehouse taken after the first build)."""
+    data, workdir = tmp_path / "data", tmp_path / "dbt"
+    data.mkdir()
+    original_rows = write_generated(data)
+    run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
+    before = warehouse(tmp_path / "before")  # same file name, so its views still resolve
+    before.parent.mkdir()
+    shutil.copyfile(warehouse(workdir), before)
+    run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
+    assert load_batches(workdir) == {1: original_rows}
+    assert compare_marts(workdir, before) == []
+    for relation in QUARANTINE:
+        assert row_set_differences(warehouse(workdir), before, relation) == []
+
+
+def spine_rows_by_run(workdir: Path) -> dict[int, int]:
+    with duckdb.connect(str(warehouse(workdir)), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select built_in_run, count(*) from intermediate.int_customer_months_spined group by all"
+            ).fetchall()
+        )
+
+
+def test_incremental_build_rewrites_only_the_changed_customer_months(builds: dict) -> None:
+    """The second run rewrote the current month for everyone and the history of the customers with
+    new payments, and kept the rest of the grid from the first run."""
+    rows = spine_rows_by_run(builds["incremental"])
+    assert set(rows) == {1, 2}
+    with duckdb.connect(str(warehouse(builds["full"])), read_only=True) as con:
+        as_of_month_rows, total = con.execute(
+            "select count(*) filter (where month = (select max(month) from marts.fct_customer_months)), "
+            "count(*) from marts.fct_customer_months"
+        ).fetchone()
+    assert rows[1] + rows[2] == total
+    assert as_of_month_rows <= rows[2] < total / 2
+
+
+def test_an_earlier_then_a_later_as_of_date_rebuild_to_the_full_builds(tmp_path: Path) -> None:
+    """Moving as_of_date back rebuilds the date-dependent models whole (their rows were taken on a
+    later day); moving it forward again is incremental. Both equal full builds at those dates."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_generated(data)
+    moving = tmp_path / "moving"
+    run_dbt(BUILD, moving, vars={"raw_data_dir": str(data)})
+    for as_of_date in ("2024-06-15", "2024-09-30"):
+        run_dbt(BUILD, moving, vars={"raw_data_dir": str(data), "as_of_date": as_of_date})
+        full = tmp_path / f"full_{as_of_date}"
+        run_dbt(BUILD, full, vars={"raw_data_dir": str(data), "as_of_date": as_of_date})
+        assert compare_marts(moving, warehouse(full)) == []
+        assert row_set_differences(warehouse(moving), warehouse(full), "quarantine.payments") == []
+    # Run 2 (back to June) rewrote every row; run 3 (forward to September) added the new months and
+    # rewrote June and the changed customers, keeping run 2's other rows.
+    assert set(spine_rows_by_run(moving)) == {2, 3}
+
+
+def test_a_rewritten_input_or_another_time_zone_asks_for_a_full_refresh(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_generated(data)
+    workdir = tmp_path / "dbt"
+    run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
+    with pytest.raises(
+        AssertionError, match="reporting_timezone=UTC, this run uses reporting_timezone=Asia/Tokyo"
+    ):
+        run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data), "reporting_timezone": "Asia/Tokyo"})
+    payments = pq.read_table(data / "payments.parquet")
+    write_table(payments.slice(0, payments.num_rows - 10), data / "payments.parquet", "parquet")
+    with pytest.raises(
+        AssertionError, match=r"payments: the input is not the earlier input with rows appended"
+    ):
+        run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
+    run_dbt(
+        [*BUILD, "--full-refresh"],
+        workdir,
+        vars={"raw_data_dir": str(data), "reporting_timezone": "Asia/Tokyo"},
+    )
+    assert load_batches(workdir) == {1: payments.num_rows - 10}
