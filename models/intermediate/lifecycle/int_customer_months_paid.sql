@@ -28,6 +28,12 @@ reporting_window as (
 
 ),
 
+load_batches as (
+
+    select max(load_batch) as last_load_batch from {{ ref('stg_billing__payments') }}
+
+),
+
 {% if state is not none -%}
 changed_customers as (
 
@@ -61,10 +67,11 @@ final as (
         min(case when payments.is_purchase then payments.paid_date end) as first_purchase_date,
         {{ customer_lifecycle.next_build_run() }} as built_in_run,
         max(reporting_window.as_of_date) as built_as_of_date,
-        (select max(load_batch) from {{ ref('stg_billing__payments') }}) as built_through_load_batch,
+        max(load_batches.last_load_batch) as built_through_load_batch,
         '{{ settings }}' as build_settings
     from payments
     cross join reporting_window
+    cross join load_batches
     {%- if state is not none %}
     where payments.customer_id in (select customer_id from changed_customers)
     {%- endif %}
