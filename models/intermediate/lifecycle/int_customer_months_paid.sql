@@ -60,8 +60,10 @@ final as (
         cast(coalesce(sum(case when payments.is_refund then payments.amount end), 0) as {{ money_type() }})
             as refunds,
         min(case when payments.is_purchase then payments.paid_at end) as first_purchase_at,
-        {{ customer_lifecycle.value_at_first('payments.amount', ['payments.paid_at', 'payments.payment_id'], 'payments.is_purchase') }}
-            as first_purchase_amount,
+        cast(
+            {{ customer_lifecycle.value_at_first('payments.amount', ['payments.paid_at', 'payments.payment_id'], 'payments.is_purchase') }}
+            as {{ money_type() }}
+        ) as first_purchase_amount,
         max(case when payments.is_purchase then payments.paid_at end) as last_purchase_at,
         max(case when payments.is_purchase then payments.paid_date end) as last_purchase_date,
         min(case when payments.is_purchase then payments.paid_date end) as first_purchase_date,

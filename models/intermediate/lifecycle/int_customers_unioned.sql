@@ -77,10 +77,10 @@ final as (
         payments_summed.first_purchase_date,
         payments_summed.last_purchase_date,
         cast({{ dbt.date_trunc('month', 'payments_summed.first_purchase_date') }} as date) as cohort_month,
-        payments_summed.first_purchase_amount,
+        cast(payments_summed.first_purchase_amount as {{ money_type() }}) as first_purchase_amount,
         cast(coalesce(payments_summed.purchase_count, 0) as {{ dbt.type_bigint() }}) as purchase_count,
-        coalesce(payments_summed.gross_revenue, 0) as gross_revenue,
-        coalesce(payments_summed.refunds, 0) as refunds
+        cast(coalesce(payments_summed.gross_revenue, 0) as {{ money_type() }}) as gross_revenue,
+        cast(coalesce(payments_summed.refunds, 0) as {{ money_type() }}) as refunds
     from customer_ids
     left join registered_in_window
         on customer_ids.customer_id = registered_in_window.customer_id

@@ -77,9 +77,9 @@ final as (
         purchases - first_purchases as repeat_purchases,
         gross_revenue,
         first_purchase_revenue,
-        gross_revenue - first_purchase_revenue as repeat_purchase_revenue,
+        cast(gross_revenue - first_purchase_revenue as {{ money_type() }}) as repeat_purchase_revenue,
         refunds,
-        gross_revenue + refunds as net_revenue
+        cast(gross_revenue + refunds as {{ money_type() }}) as net_revenue
     from summed
 
 )

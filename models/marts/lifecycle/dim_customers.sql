@@ -43,7 +43,7 @@ final as (
         customers.purchase_count,
         customers.gross_revenue,
         customers.refunds,
-        customers.gross_revenue + customers.refunds as net_revenue,
+        cast(customers.gross_revenue + customers.refunds as {{ money_type() }}) as net_revenue,
         {{ safe_divide('customers.gross_revenue', 'customers.purchase_count') }} as average_order_value,
         {{ dbt.datediff('customers.last_purchase_date', 'reporting_window.as_of_date', 'day') }}
             as days_since_last_purchase,

@@ -51,8 +51,8 @@ final as (
         {{ safe_divide('cumulated.active_customers', 'cumulated.cohort_size') }} as retention_rate,
         cumulated.customers_in_base,
         {{ safe_divide('cumulated.customers_in_base', 'cumulated.cohort_size') }} as survival_rate,
-        cumulated.net_revenue,
-        cumulated.cumulative_net_revenue,
+        cast(cumulated.net_revenue as {{ money_type() }}) as net_revenue,
+        cast(cumulated.cumulative_net_revenue as {{ money_type() }}) as cumulative_net_revenue,
         {{ safe_divide('cumulated.cumulative_net_revenue', 'cumulated.cohort_size') }}
             as cumulative_net_revenue_per_customer,
         {{ dbt.last_day('cumulated.month', 'month') }} <= reporting_window.as_of_date as is_complete
