@@ -417,10 +417,26 @@ def _price(rng: np.random.Generator, plan: np.ndarray) -> np.ndarray:
     )
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+# Text columns are built this many rows at a time: Arrow's string kernels size their output for the
+# worst case, which passes the 2 GiB limit of one string array somewhere above 40M rows.
+TEXT_CHUNK_ROWS = 5_000_000
+
+
+def _in_chunks(build, *columns: np.ndarray) -> pa.ChunkedArray:
+    """`build` applied to slices of `columns` (numpy arrays of one length), as one chunked column."""
+    n = len(columns[0])
+    starts = range(0, max(n, 1), TEXT_CHUNK_ROWS)
+    return pa.chunked_array([build(*(c[i : i + TEXT_CHUNK_ROWS] for c in columns)) for i in starts])
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.ChunkedArray:
     """`prefix` + zero-padded numbers, e.g. cus_0000042."""
-    digits = pc.utf8_lpad(pa.array(numbers, pa.int64()).cast(pa.string()), width, "0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+
+    def build(part: np.ndarray) -> pa.Array:
+        digits = pc.utf8_lpad(pa.array(part, pa.int64()).cast(pa.string()), width, "0")
+        return pc.binary_join_element_wise(prefix, digits, "")
+
+    return _in_chunks(build, numbers)
 
 
 def _timestamps(seconds: np.ndarray) -> pa.Array:
@@ -428,8 +444,12 @@ def _timestamps(seconds: np.ndarray) -> pa.Array:
     return pa.array(seconds, pa.int64()).cast(pa.timestamp("s")).cast(pa.string())
 
 
-def _paid_at(t: np.ndarray, fmt: np.ndarray, offset: np.ndarray) -> pa.Array:
+def _paid_at(t: np.ndarray, fmt: np.ndarray, offset: np.ndarray) -> pa.ChunkedArray:
     """paid_at text: `...T...Z`, local wall clock with an offset, naive UTC, or a bare date."""
+    return _in_chunks(_paid_at_part, t, fmt, offset)
+
+
+def _paid_at_part(t: np.ndarray, fmt: np.ndarray, offset: np.ndarray) -> pa.Array:
     is_offset = fmt == OFFSET
     wall = _timestamps(t + np.where(is_offset, OFFSET_SECONDS[offset], 0))
     suffix = pc.take(SUFFIXES, pa.array(np.where(is_offset, 2 + offset, (fmt == Z).astype(np.int64))))
@@ -438,8 +458,12 @@ def _paid_at(t: np.ndarray, fmt: np.ndarray, offset: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(fmt == DATE), pc.utf8_slice_codeunits(wall, 0, 10), text)
 
 
-def _amount(cents: np.ndarray) -> pa.Array:
+def _amount(cents: np.ndarray) -> pa.ChunkedArray:
     """Decimal text with two places, e.g. `49.00`, `-12.34`."""
+    return _in_chunks(_amount_part, cents)
+
+
+def _amount_part(cents: np.ndarray) -> pa.Array:
     whole = pa.array(np.abs(cents) // 100).cast(pa.string())
     frac = pc.utf8_lpad(pa.array(np.abs(cents) % 100).cast(pa.string()), 2, "0")
     sign = pc.if_else(pa.array(cents < 0), "-", "")
@@ -617,7 +641,7 @@ def _appended_rows(
     n_paying = n_returning + n_new
     returning = _draw(rng, active, n_returning)
     refunded = _draw(rng, refundable, n_refund)
-    new_ids = _ids("cus_", max_customer + 1 + np.arange(n_new), 7)
+    new_ids = _ids("cus_", max_customer + 1 + np.arange(n_new), 7).combine_chunks()
     day_customers = [_take(recent["customer_id"], returning), new_ids, _take(recent["customer_id"], refunded)]
     u = rng.random(n_paying)
     day_status = np.where(u < P_PENDING, PENDING, np.where(u < P_PENDING + P_FAILED, FAILED, SUCCEEDED))
