@@ -14,17 +14,17 @@
 {#- What the stored rows say, and whether they can be brought up to date by adding to them: not when
     the table is empty, was built with other settings, or as of a later date than this run's (then
     `stale` is true and the model rebuilds from scratch, see reset_incremental_if_stale). -#}
-{% macro stored_build_state(var_names, extra=none, as_of_dependent=true) -%}
+{% macro stored_build_state(var_names, extra=none) -%}
     {%- set settings = customer_lifecycle.build_settings(var_names) -%}
     {%- set stored = run_query(
-        "select max(built_in_run), cast(max(built_as_of_date) as " ~ dbt.type_string() ~ "), min(build_settings), max(build_settings)"
+        "select count(*), cast(max(built_as_of_date) as " ~ dbt.type_string() ~ "), min(build_settings), max(build_settings)"
         ~ (", max(" ~ extra ~ ")" if extra else ", 0") ~ " from " ~ this
     ).rows[0] -%}
-    {%- if stored[0] is none -%}
+    {%- if stored[0] == 0 -%}
         {{ return({'empty': true, 'stale': false}) }}
     {%- endif -%}
     {%- set stale = stored[2] != settings or stored[3] != settings -%}
-    {%- if as_of_dependent and not stale -%}
+    {%- if not stale -%}
         {%- set current = run_query(
             "select cast(as_of_date as " ~ dbt.type_string() ~ ") from " ~ ref('int_reporting_window')
         ).rows[0][0] -%}
@@ -33,7 +33,6 @@
     {{ return({
         'empty': false,
         'stale': stale,
-        'run': (stored[0] | int) + 1,
         'previous_as_of': "cast('" ~ stored[1] ~ "' as date)",
         'previous_as_of_month': "cast('" ~ stored[1][:7] ~ "-01' as date)",
         'extra': stored[4] | int

@@ -116,17 +116,9 @@ def warehouse_in(folder: Path) -> Path:
     return folder / "warehouse.duckdb"
 
 
-def dbt(name: str, command: str, data: Path, folder: Path, target: Path, fresh: bool = True) -> Measurement:
-    """`dbt run` or `dbt build` (without unit tests) from the files in `data` into the warehouse in
-    `folder`; with `fresh`, into a new file, else on top of what it holds (an incremental run).
-    Every invocation of a size shares `target`, so dbt re-reads its parsed project as a scheduled run
-    would (the first parse is done before any timing, by `warm_up`)."""
-    database = warehouse_in(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        database.unlink(missing_ok=True)
-        database.with_name(database.name + ".wal").unlink(missing_ok=True)
-    args = [
+def dbt_command(command: str, data: Path, target: Path) -> list[str]:
+    """A dbt command on the files in `data`, with its target and log folders in `target`."""
+    return [
         DBT,
         command,
         "--vars",
@@ -140,6 +132,19 @@ def dbt(name: str, command: str, data: Path, folder: Path, target: Path, fresh: 
         "--log-path",
         str(target / "logs"),
     ]
+
+
+def dbt(name: str, command: str, data: Path, folder: Path, target: Path, fresh: bool = True) -> Measurement:
+    """`dbt run` or `dbt build` (without unit tests) from the files in `data` into the warehouse in
+    `folder`; with `fresh`, into a new file, else on top of what it holds (an incremental run).
+    Every invocation of a size shares `target`, so dbt re-reads its parsed project as a scheduled run
+    would (the first parse is done before any timing, by `warm_up`)."""
+    database = warehouse_in(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        database.unlink(missing_ok=True)
+        database.with_name(database.name + ".wal").unlink(missing_ok=True)
+    args = dbt_command(command, data, target)
     if command == "build":
         args += ["--exclude", "test_type:unit"]
     measured, output = measure(name, args, env={"LIFECYCLE_DUCKDB_PATH": str(database)})
@@ -211,21 +216,11 @@ def run_append(data: str, seed: str) -> int:
 def warm_up(data: Path, live: Path, target: Path) -> None:
     """Parse the project once, untimed, with the vars and the warehouse path the timed runs use (dbt
     parses again from scratch when either changes, and the path is part of the profile)."""
-    args = [
-        DBT,
-        "parse",
-        "--vars",
-        json.dumps({"raw_data_dir": str(data)}),
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-    ]
-    measure("dbt parse", args, env={"LIFECYCLE_DUCKDB_PATH": str(warehouse_in(live))})
+    measure(
+        "dbt parse",
+        dbt_command("parse", data, target),
+        env={"LIFECYCLE_DUCKDB_PATH": str(warehouse_in(live))},
+    )
 
 
 def incremental(data: Path, runs: Path, full_run: Path, target: Path) -> Measurement:
