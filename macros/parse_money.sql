@@ -5,11 +5,12 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_money(column) -%}
+    {%- set text = customer_lifecycle.spaces_trimmed(column) -%}
     case
-        when regexp_full_match(trim({{ column }}), '[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?')
+        when regexp_full_match({{ text }}, '[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?')
             then coalesce(
-                try_cast(trim({{ column }}) as {{ customer_lifecycle.money_type() }}),
-                try_cast(try_cast(trim({{ column }}) as double) as {{ customer_lifecycle.money_type() }})
+                try_cast({{ text }} as {{ customer_lifecycle.money_type() }}),
+                try_cast(try_cast({{ text }} as double) as {{ customer_lifecycle.money_type() }})
             )
     end
 {%- endmacro %}

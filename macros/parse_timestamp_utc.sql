@@ -27,10 +27,11 @@
     goes through the normalizing regular expressions. Naive text is read in the session time zone,
     UTC (profiles.yml); epoch microseconds give the UTC wall clock without a calendar conversion. -#}
 {% macro duckdb__parse_timestamp_utc(column) -%}
+    {%- set text = customer_lifecycle.spaces_trimmed(column) -%}
     {%- set normalized = customer_lifecycle.iso_timestamp_normalized(column) -%}
     case
-        when regexp_full_match(trim({{ column }}), '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}(:?\d{2})?|Z)?)?')
-            then make_timestamp(epoch_us(try_cast(trim({{ column }}) as timestamptz)))
+        when regexp_full_match({{ text }}, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}(:?\d{2})?|Z)?)?')
+            then make_timestamp(epoch_us(try_cast({{ text }} as timestamptz)))
         when not regexp_full_match({{ normalized }}, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}(:?\d{2})?)?)?')
             then null
         when regexp_matches({{ normalized }}, ':\d{2}(\.\d+)?[+-]\d{2}(:?\d{2})?$')

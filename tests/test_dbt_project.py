@@ -41,8 +41,8 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
     assert counts["unit_test"] == {"pass": 17}
-    assert counts["test"] == {"pass": 44}
-    assert counts["model"] == {"success": 16}
+    assert counts["test"] == {"pass": 46}
+    assert counts["model"] == {"success": 17}
     assert counts["seed"] == {"success": 2}
     assert counts["snapshot"] == {"success": 1}
 

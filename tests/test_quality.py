@@ -239,11 +239,14 @@ def test_a_duplicated_customer_month_and_an_unknown_status_break_customer_months
     failures = failures_after(
         demo_warehouse,
         tmp_path,
-        # marts.fct_customer_months is a view over the spine: change the spine under it.
-        "insert into intermediate.int_customer_months_spined "
-        "select * from intermediate.int_customer_months_spined order by customer_id, month limit 1",
-        "update intermediate.int_customer_months_spined set status = 'dormant' "
-        "where customer_id = (select max(customer_id) from intermediate.int_customer_months_spined)",
+        # marts.fct_customer_months is a view: replace it with a table that can be changed.
+        "create table marts.customer_months_copy as select * from marts.fct_customer_months",
+        "drop view marts.fct_customer_months",
+        "alter table marts.customer_months_copy rename to fct_customer_months",
+        "insert into marts.fct_customer_months "
+        "select * from marts.fct_customer_months order by customer_id, month limit 1",
+        "update marts.fct_customer_months set status = 'dormant' "
+        "where customer_id = (select max(customer_id) from marts.fct_customer_months)",
     )
     assert failures == [
         ("marts.customer_months", "max_to_be_between", "duplicate_keys", None, 1),
@@ -291,7 +294,9 @@ def test_a_duplicated_and_a_keyless_accepted_customer_break_the_customers_suite(
     failures = failures_after(
         demo_warehouse,
         tmp_path,
-        "alter table staging.stg_billing__customers rename to stg_billing__customers_built",
+        # Staging is a view: keep its rows in a table and put a view with the bad rows in its place.
+        "create table staging.stg_billing__customers_built as select * from staging.stg_billing__customers",
+        "drop view staging.stg_billing__customers",
         "create view staging.stg_billing__customers as "
         "select * from staging.stg_billing__customers_built "
         f"union all select * from staging.stg_billing__customers_built where customer_id = '{customer_id}' "

@@ -246,8 +246,13 @@ def _check(record: RunRecord) -> int:
             inputs.load(con, files)
             inputs.check_single_currency(con, files)
         record.inputs = [info.to_dict() for info in files.values()]
+        # The row counts, and the accepted payments the input suites read.
         dbt_ok = _dbt(
-            ["run", "--select", "+quarantine_input_row_counts"], database, record, progress, quiet=True
+            ["run", "--select", "+quarantine_input_row_counts", "+int_payments_accepted"],
+            database,
+            record,
+            progress,
+            quiet=True,
         )
         if not dbt_ok:
             raise PipelineFailure(EXIT_INTERNAL_ERROR, _dbt_failure_line(record))

@@ -56,18 +56,10 @@ payments_summed as (
 
 ),
 
-customer_ids as (
-
-    select customer_id from registered_in_window
-    union
-    select customer_id from payments_summed
-
-),
-
 final as (
 
     select
-        customer_ids.customer_id,
+        coalesce(registered_in_window.customer_id, payments_summed.customer_id) as customer_id,
         registered_in_window.customer_id is not null as has_customer_record,
         registered_in_window.created_at,
         registered_in_window.country,
@@ -81,11 +73,9 @@ final as (
         cast(coalesce(payments_summed.purchase_count, 0) as {{ dbt.type_bigint() }}) as purchase_count,
         cast(coalesce(payments_summed.gross_revenue, 0) as {{ money_type() }}) as gross_revenue,
         cast(coalesce(payments_summed.refunds, 0) as {{ money_type() }}) as refunds
-    from customer_ids
-    left join registered_in_window
-        on customer_ids.customer_id = registered_in_window.customer_id
-    left join payments_summed
-        on customer_ids.customer_id = payments_summed.customer_id
+    from registered_in_window
+    full outer join payments_summed
+        on registered_in_window.customer_id = payments_summed.customer_id
 
 )
 

@@ -1,10 +1,9 @@
 {#- One row: the day the warehouse describes and the months the monthly marts cover. -#}
 with
 
-payments as (
+customer_months as (
 
-    select * from {{ ref('stg_billing__payments') }}
-    where rejection_reason is null
+    select * from {{ ref('int_customer_months_paid') }}
 
 ),
 
@@ -13,19 +12,18 @@ as_of as (
     {% if var('as_of_date', none) is not none -%}
     select cast('{{ var("as_of_date") }}' as date) as as_of_date
     {%- else -%}
-    select max(paid_date) as as_of_date
-    from payments
+    select max(last_paid_date) as as_of_date
+    from customer_months
     {%- endif %}
 
 ),
 
+{#- Payments after an as_of_date var are set aside before they reach the customer months. -#}
 first_money_month as (
 
-    select min(payments.paid_month) as first_month
-    from payments
-    inner join as_of
-        on payments.paid_date <= as_of.as_of_date
-    where payments.is_purchase or payments.is_refund
+    select min(month) as first_month
+    from customer_months
+    where purchases > 0 or refunds < 0
 
 ),
 

@@ -6,24 +6,36 @@ customers as (
 
 ),
 
-customer_months as (
-
-    select * from {{ ref('int_customer_months_spined') }}
-
-),
-
 reporting_window as (
 
     select * from {{ ref('int_reporting_window') }}
 
 ),
 
+{#- Each customer's span that covers the as_of month, and its status there. -#}
+spans as (
+
+    {{ customer_month_spans(ref('int_customer_months_paid'), ref('int_reporting_window')) }}
+
+),
+
+as_of_month_flags as (
+
+    select
+        customer_id,
+        {{ span_month_flags('as_of_month') }}
+    from spans
+    where span_end_month = as_of_month
+
+),
+
 as_of_month_status as (
 
-    select customer_months.customer_id, customer_months.status, customer_months.is_in_base_at_end
-    from customer_months
-    inner join reporting_window
-        on customer_months.month = reporting_window.as_of_month
+    select
+        customer_id,
+        is_in_base_at_end,
+        {{ customer_month_status() }}
+    from as_of_month_flags
 
 ),
 

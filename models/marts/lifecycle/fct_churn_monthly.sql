@@ -1,8 +1,8 @@
 with
 
-customer_months as (
+cohort_months as (
 
-    select * from {{ ref('int_customer_months_spined') }}
+    select * from {{ ref('int_cohort_months_aggregated') }}
 
 ),
 
@@ -22,11 +22,11 @@ bridge_counts as (
 
     select
         month,
-        count(case when was_in_base_at_start then 1 end) as customers_start,
-        count(case when is_new then 1 end) as new_customers,
-        count(case when is_reactivated then 1 end) as reactivated_customers,
-        count(case when is_in_base_at_end then 1 end) as customers_end
-    from customer_months
+        sum(customers_in_base_at_start) as customers_start,
+        sum(new_customers) as new_customers,
+        sum(reactivated_customers) as reactivated_customers,
+        sum(customers_in_base_at_end) as customers_end
+    from cohort_months
     group by month
 
 ),

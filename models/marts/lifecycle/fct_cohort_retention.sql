@@ -1,8 +1,8 @@
 with
 
-customer_months as (
+cohort_months as (
 
-    select * from {{ ref('int_customer_months_spined') }}
+    select * from {{ ref('int_cohort_months_aggregated') }}
 
 ),
 
@@ -18,12 +18,11 @@ cohort_cells as (
         cohort_month,
         months_since_first,
         month,
-        count(*) as cohort_size,
-        count(case when is_active then 1 end) as active_customers,
-        count(case when is_in_base_at_end then 1 end) as customers_in_base,
-        sum(net_revenue) as net_revenue
-    from customer_months
-    group by cohort_month, months_since_first, month
+        customers as cohort_size,
+        active_customers,
+        customers_in_base_at_end as customers_in_base,
+        net_revenue
+    from cohort_months
 
 ),
 

@@ -1,4 +1,6 @@
-{#- Every input customer row, typed, with the reason it is set aside (null when accepted). -#}
+{#- Every input customer row, typed, with the reason it is set aside (null when accepted). A view, like
+    stg_billing__payments. -#}
+{{ config(materialized='view') }}
 with
 
 source as (

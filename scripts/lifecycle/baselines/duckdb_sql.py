@@ -3,11 +3,13 @@
 Input: the generator's Parquet files, every column text, assumed clean (see the package docstring).
 `LIFECYCLE_THREADS` and `LIFECYCLE_MEMORY_LIMIT` set DuckDB's `threads` and `memory_limit`.
 
-The customer-month table is built from the months in which a customer has money (purchases or
-refunds) rather than from a customer x month cross join: each such month is expanded into itself
-and the empty months up to the next one, which carry the same latest purchase date. Only the rows
-with money go through a window. Its money columns stay DECIMAL(18, 4), the type of the amounts
-(the dbt marts widen sums to DECIMAL(38, 4), which is slower to store); row order is not kept.
+It stores what the dbt build stores: the customer-month sums as a table (with each customer's
+latest purchase so far and next month with money, from windows), `fct_customer_months` as a view
+over them, and the other four marts as tables. The view expands each month in which a customer has
+money (purchases or refunds) into itself and the empty months up to the next one, which carry the
+same latest purchase date, rather than cross joining customers and months; the cohort, churn and
+customer marts are summed from the view, as one writes it by hand. Money columns stay
+DECIMAL(18, 4), the type of the amounts; row order is not kept.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from lifecycle.baselines import CHURN_INACTIVITY_DAYS, MARTS
 # calendar conversion back to a naive timestamp.
 _UTC = "make_timestamp(epoch_us(cast({} as timestamptz)))"
 
-# Payments summed per customer and month (any status), the reporting window, and the customers.
+# Payments summed per customer and month (any status) with each customer's history around the month,
+# the reporting window, and the customers.
 PREPARE_SQL = f"""
-create temp table customer_month_payments as
+create table intermediate.customer_month_payments as
 with payments as (
     select
         payment_id,
@@ -45,22 +48,36 @@ with payments as (
             status
         from raw_payments
     )
+),
+
+by_month as (
+    select
+        customer_id,
+        cast(date_trunc('month', paid_at) as date) as month,
+        cast(max(paid_at) as date) as last_paid_date,
+        count(*) filter (where is_purchase) as purchases,
+        cast(coalesce(sum(amount) filter (where is_purchase), 0) as decimal(18, 4)) as gross_revenue,
+        cast(coalesce(sum(amount) filter (where is_refund), 0) as decimal(18, 4)) as refunds,
+        min(paid_at) filter (where is_purchase) as first_purchase_at,
+        max(paid_at) filter (where is_purchase) as last_purchase_at,
+        arg_min(amount, (paid_at, payment_id)) filter (where is_purchase) as first_purchase_amount
+    from payments
+    group by customer_id, month
 )
 
 select
-    customer_id,
-    cast(date_trunc('month', paid_at) as date) as month,
-    cast(max(paid_at) as date) as last_paid_date,
-    count(*) filter (where is_purchase) as purchases,
-    cast(coalesce(sum(amount) filter (where is_purchase), 0) as decimal(18, 4)) as gross_revenue,
-    cast(coalesce(sum(amount) filter (where is_refund), 0) as decimal(18, 4)) as refunds,
-    min(paid_at) filter (where is_purchase) as first_purchase_at,
-    max(paid_at) filter (where is_purchase) as last_purchase_at,
-    arg_min(amount, (paid_at, payment_id)) filter (where is_purchase) as first_purchase_amount
-from payments
-group by customer_id, month;
+    *,
+    cast(max(last_purchase_at) over (w rows between unbounded preceding and current row) as date)
+        as last_purchase_to_date,
+    cast(max(last_purchase_at) over (w rows between unbounded preceding and 1 preceding) as date)
+        as last_purchase_before,
+    min(month) filter (where purchases > 0 or refunds < 0) over (
+        w rows between 1 following and unbounded following
+    ) as next_money_month
+from by_month
+window w as (partition by customer_id order by month);
 
-create temp table reporting_window as
+create table intermediate.reporting_window as
 select
     as_of_date,
     cast(date_trunc('month', as_of_date) as date) as as_of_month,
@@ -69,10 +86,10 @@ from (
     select
         max(last_paid_date) as as_of_date,
         min(month) filter (where purchases > 0 or refunds < 0) as first_month
-    from customer_month_payments
+    from intermediate.customer_month_payments
 );
 
-create temp table customers as
+create table intermediate.customers as
 with
 
 registered as (
@@ -85,7 +102,7 @@ registered as (
             acquisition_channel
         from raw_customers
     ) as parsed
-    cross join reporting_window
+    cross join intermediate.reporting_window as reporting_window
     where parsed.created_at is null or cast(parsed.created_at as date) <= reporting_window.as_of_date
 ),
 
@@ -98,7 +115,7 @@ paid as (
         sum(purchases) as purchase_count,
         sum(gross_revenue) as gross_revenue,
         sum(refunds) as refunds
-    from customer_month_payments
+    from intermediate.customer_month_payments
     group by customer_id
 )
 
@@ -122,7 +139,7 @@ full join paid using (customer_id);
 """
 
 MARTS_SQL = f"""
-create table marts.fct_customer_months as
+create view marts.fct_customer_months as
 with
 
 anchors as (
@@ -130,24 +147,18 @@ anchors as (
         money.customer_id,
         customers.cohort_month,
         money.month as anchor_month,
-        coalesce(lead(money.month) over by_month - interval 1 month, reporting_window.as_of_month)
-            as span_end,
+        coalesce(money.next_money_month - interval 1 month, reporting_window.as_of_month) as span_end,
         money.purchases,
         money.gross_revenue,
         money.refunds,
-        cast(max(money.last_purchase_at) over (
-            by_month rows between unbounded preceding and current row
-        ) as date) as last_purchase_to_date,
-        cast(max(money.last_purchase_at) over (
-            by_month rows between unbounded preceding and 1 preceding
-        ) as date) as last_purchase_before,
+        money.last_purchase_to_date,
+        money.last_purchase_before,
         reporting_window.as_of_date
-    from customer_month_payments as money
-    inner join customers
+    from intermediate.customer_month_payments as money
+    inner join intermediate.customers as customers
         on money.customer_id = customers.customer_id and money.month >= customers.cohort_month
-    cross join reporting_window
+    cross join intermediate.reporting_window as reporting_window
     where money.purchases > 0 or money.refunds < 0
-    window by_month as (partition by money.customer_id order by money.month)
 ),
 
 expanded as (
@@ -240,8 +251,8 @@ select
         else as_of_month.status
     end as lifecycle_state,
     reporting_window.as_of_date
-from customers
-cross join reporting_window
+from intermediate.customers as customers
+cross join intermediate.reporting_window as reporting_window
 left join marts.fct_customer_months as as_of_month
     on customers.customer_id = as_of_month.customer_id and as_of_month.month = reporting_window.as_of_month;
 
@@ -274,7 +285,7 @@ select
         as cumulative_net_revenue_per_customer,
     last_day(cells.month) <= reporting_window.as_of_date as is_complete
 from cells
-cross join reporting_window
+cross join intermediate.reporting_window as reporting_window
 window cohort as (
     partition by cells.cohort_month order by cells.months_since_first
     rows between unbounded preceding and current row
@@ -285,7 +296,7 @@ with
 
 months as (
     select cast(unnest(generate_series(first_month, as_of_month, interval 1 month)) as date) as month
-    from reporting_window
+    from intermediate.reporting_window as reporting_window
 ),
 
 money as (
@@ -295,7 +306,7 @@ money as (
         sum(purchases) as purchases,
         sum(gross_revenue) as gross_revenue,
         sum(refunds) as refunds
-    from customer_month_payments
+    from intermediate.customer_month_payments
     group by month
 ),
 
@@ -304,7 +315,7 @@ first_purchases as (
         cohort_month as month,
         count(*) as first_purchases,
         sum(first_purchase_amount) as first_purchase_revenue
-    from customers
+    from intermediate.customers as customers
     where cohort_month is not null
     group by cohort_month
 ),
@@ -339,7 +350,7 @@ select
     cast(gross_revenue as double) / nullif(purchases, 0) as average_order_value,
     last_day(summed.month) <= reporting_window.as_of_date as is_complete
 from summed
-cross join reporting_window;
+cross join intermediate.reporting_window as reporting_window;
 
 create table marts.fct_churn_monthly as
 with
@@ -399,7 +410,7 @@ select
     arpu_trailing_6m / nullif(churn_rate_trailing_6m, 0) as ltv_trailing_6m,
     last_day(rates.month) <= reporting_window.as_of_date as is_complete
 from rates
-cross join reporting_window;
+cross join intermediate.reporting_window as reporting_window;
 """
 
 
@@ -431,13 +442,14 @@ def build(data_dir: Path, database: Path | None = None) -> dict[str, pa.Table] |
             con.execute(f"attach '{_literal(database)}' as warehouse")
             con.execute("use warehouse")
         con.execute("create schema marts")
+        con.execute("create schema intermediate")
         for name in ("payments", "customers"):
             path = _literal(data_dir / f"{name}.parquet")
             con.execute(f"create temp view raw_{name} as select * from read_parquet('{path}')")
         con.execute(PREPARE_SQL)
         con.execute(MARTS_SQL)
         if database is not None:
-            return {name: con.table(f"marts.{name}").count("*").fetchone()[0] for name in MARTS}
-        return {name: con.table(f"marts.{name}").to_arrow_table() for name in MARTS}
+            return {name: con.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in MARTS}
+        return {name: con.execute(f"select * from marts.{name}").to_arrow_table() for name in MARTS}
     finally:
         con.close()
