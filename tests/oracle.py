@@ -499,7 +499,9 @@ def compute_marts(
         payments_of[p.customer_id].append(p)
     for person in people.values():
         mine = payments_of[person.customer_id]
-        person.purchases = sorted((p for p in mine if p.is_purchase), key=lambda p: (p.paid_at, p.payment_id))
+        person.purchases = sorted(
+            (p for p in mine if p.is_purchase), key=lambda p: (p.paid_at, p.units, p.payment_id)
+        )
         person.refunds = [p for p in mine if p.is_refund]
         person.purchase_dates = sorted(p.paid_date for p in person.purchases)
 

@@ -145,10 +145,10 @@ def test_refund_in_a_later_month() -> None:
     assert_bridge_closes(marts)
 
 
-def test_purchase_order_by_paid_at_then_payment_id() -> None:
+def test_purchase_order_by_paid_at_then_amount() -> None:
     # All on 2024-05-01 (UTC). Customer a: p2 at 14:00+05:00 (= 09:00Z) 20.00, p1 at 09:00Z 5.00, p0 at 10:00Z
-    # 7.00 -> order p1 (tie on paid_at, "p1" < "p2"), p2, p0 (later, despite the smaller id).
-    # Customer b: x9 and x10 both at 08:00Z -> text order "x10" < "x9", so x10 (4.00) is first.
+    # 7.00 -> order p1 (tie on paid_at, 5.00 < 20.00), p2, p0 (later, despite the smaller amount).
+    # Customer b: x9 3.00 and x10 4.00 both at 08:00Z -> the smaller, x9 (3.00), is first.
     marts = compute_marts(
         payments(
             ("p2", "a", "2024-05-01T14:00:00+05:00", "20.00"),
@@ -160,9 +160,9 @@ def test_purchase_order_by_paid_at_then_payment_id() -> None:
         None,
     )
     may = row(marts["fct_revenue_monthly"], month=m(2024, 5))
-    # First purchases p1 (5.00) + x10 (4.00) = 9.00; repeat p2 + p0 + x9 = 20 + 7 + 3 = 30.00; gross 39.00.
+    # First purchases p1 (5.00) + x9 (3.00) = 8.00; repeat p2 + p0 + x10 = 20 + 7 + 4 = 31.00; gross 39.00.
     assert (may["purchases"], may["first_purchases"], may["repeat_purchases"]) == (5, 2, 3)
-    assert (may["first_purchase_revenue"], may["repeat_purchase_revenue"]) == (D("9"), D("30"))
+    assert (may["first_purchase_revenue"], may["repeat_purchase_revenue"]) == (D("8"), D("31"))
     assert (may["gross_revenue"], may["average_order_value"]) == (D("39"), D("7.8"))  # 39 / 5
     assert (may["active_customers"], may["new_customers"], may["returning_customers"]) == (2, 2, 0)
 

@@ -31,8 +31,7 @@
 {%- set loaded = customer_lifecycle.payments_read_so_far(settings) if is_incremental() else none -%}
 {%- set money = money_type() -%}
 {%- set month_columns = [
-    'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_payment_id',
-    'first_purchase_amount', 'last_purchase_at', 'first_purchase_date', 'last_purchase_date', 'last_paid_date',
+    'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_amount', 'last_purchase_at', 'first_purchase_date', 'last_purchase_date', 'last_paid_date',
     'through_line'
 ] %}
 with
@@ -73,45 +72,44 @@ classified as (
 grouped as (
 
     select
-        case when set_aside_reason is null then customer_id end as customer_id,
-        case when set_aside_reason is null then paid_month end as month,
+        customer_id,
+        paid_month as month,
         case when set_aside_reason is not null then source_line end as set_aside_line,
+        set_aside_reason,
         cast(count(*) as {{ dbt.type_bigint() }}) as payments,
         cast(count(case when is_kept_purchase then 1 end) as {{ dbt.type_bigint() }}) as purchases,
         cast(coalesce(sum(case when is_kept_purchase then amount end), 0) as {{ money }}) as gross_revenue,
         cast(coalesce(sum(case when is_kept_refund then amount end), 0) as {{ money }}) as refunds,
         min(case when is_kept_purchase then paid_at end) as first_purchase_at,
-        {{ customer_lifecycle.first_row('first_purchase', ['payment_id', 'amount'], ['paid_at', 'payment_id'], 'is_kept_purchase') }},
+        {{ customer_lifecycle.earliest_amount('paid_at', 'amount', 'is_kept_purchase') }} as first_purchase_amount,
         max(case when is_kept_purchase then paid_at end) as last_purchase_at,
-        min(case when is_kept_purchase then paid_date end) as first_purchase_date,
-        max(case when is_kept_purchase then paid_date end) as last_purchase_date,
         max(case when set_aside_reason is null then paid_date end) as last_paid_date,
-        max(source_line) as through_line,
-        max(set_aside_reason) as set_aside_reason
+        max(source_line) as through_line
     from classified
     group by
-        case when set_aside_reason is null then customer_id end,
-        case when set_aside_reason is null then paid_month end,
-        case when set_aside_reason is not null then source_line end
+        customer_id,
+        paid_month,
+        case when set_aside_reason is not null then source_line end,
+        set_aside_reason
 
 ),
 
+{#- A set-aside row belongs to no customer-month: its customer and month are left out. -#}
 read_rows as (
 
     select
-        customer_id,
-        month,
+        case when set_aside_line is null then customer_id end as customer_id,
+        case when set_aside_line is null then month end as month,
         set_aside_line,
         payments,
         purchases,
         gross_revenue,
         refunds,
         first_purchase_at,
-        {{ customer_lifecycle.first_row_value('first_purchase', 'payment_id') }} as first_purchase_payment_id,
-        cast({{ customer_lifecycle.first_row_value('first_purchase', 'amount') }} as {{ money }}) as first_purchase_amount,
+        first_purchase_amount,
         last_purchase_at,
-        first_purchase_date,
-        last_purchase_date,
+        cast({{ to_reporting_timestamp('first_purchase_at') }} as date) as first_purchase_date,
+        cast({{ to_reporting_timestamp('last_purchase_at') }} as date) as last_purchase_date,
         last_paid_date,
         through_line,
         set_aside_reason
@@ -132,9 +130,7 @@ months as (
         cast(sum(gross_revenue) as {{ money }}) as gross_revenue,
         cast(sum(refunds) as {{ money }}) as refunds,
         min(first_purchase_at) as first_purchase_at,
-        {{ customer_lifecycle.value_at_first('first_purchase_payment_id', ['first_purchase_at', 'first_purchase_payment_id'], 'purchases > 0') }}
-            as first_purchase_payment_id,
-        cast({{ customer_lifecycle.value_at_first('first_purchase_amount', ['first_purchase_at', 'first_purchase_payment_id'], 'purchases > 0') }} as {{ money }})
+        {{ customer_lifecycle.earliest_amount('first_purchase_at', 'first_purchase_amount', 'purchases > 0') }}
             as first_purchase_amount,
         max(last_purchase_at) as last_purchase_at,
         min(first_purchase_date) as first_purchase_date,
@@ -166,7 +162,7 @@ months as (
 {%- endif %}
 
 {#- Each customer's history around each month (set-aside rows, without a customer, have none). -#}
-final as (
+histories as (
 
     select
         customer_id,
@@ -176,10 +172,6 @@ final as (
             partition by customer_id order by month
             rows between unbounded preceding and 1 preceding
         ) as last_purchase_date_before,
-        max(last_purchase_date) over (
-            partition by customer_id order by month
-            rows between unbounded preceding and current row
-        ) as last_purchase_date_to_date,
         min(case when purchases > 0 or refunds < 0 then month end) over (
             partition by customer_id order by month
             rows between 1 following and unbounded following
@@ -188,6 +180,26 @@ final as (
         set_aside_reason,
         set_aside_line as source_line
     from months
+
+),
+
+final as (
+
+    select
+        customer_id,
+        month,
+        {{ month_columns | join(',\n        ') }},
+        last_purchase_date_before,
+        coalesce(
+            case when last_purchase_date > last_purchase_date_before then last_purchase_date end,
+            last_purchase_date_before,
+            last_purchase_date
+        ) as last_purchase_date_to_date,
+        next_money_month,
+        cohort_month,
+        set_aside_reason,
+        source_line
+    from histories
 
 )
 

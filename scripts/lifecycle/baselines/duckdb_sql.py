@@ -60,7 +60,7 @@ by_month as (
         cast(coalesce(sum(amount) filter (where is_refund), 0) as decimal(18, 4)) as refunds,
         min(paid_at) filter (where is_purchase) as first_purchase_at,
         max(paid_at) filter (where is_purchase) as last_purchase_at,
-        arg_min(amount, (paid_at, payment_id)) filter (where is_purchase) as first_purchase_amount
+        arg_min(amount, (paid_at, amount)) filter (where is_purchase) as first_purchase_amount
     from payments
     group by customer_id, month
 )

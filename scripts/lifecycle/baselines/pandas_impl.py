@@ -201,13 +201,13 @@ def _first_purchase_amounts(
     is_purchase: np.ndarray,
     first_at: np.ndarray,
 ) -> np.ndarray:
-    """Amount (units) of each customer's first purchase: earliest paid_at, then lowest payment_id."""
+    """Amount (units) of each customer's first purchase: earliest paid_at, then the smaller amount."""
     candidate = is_purchase & (paid_at == first_at[cust])
     firsts = (
         pd.DataFrame(
             {"cust": cust[candidate], "payment_id": payment_ids[candidate].array, "units": units[candidate]}
         )
-        .sort_values(["cust", "payment_id"])
+        .sort_values(["cust", "units"])
         .drop_duplicates("cust")
     )
     amounts = np.zeros(len(first_at), dtype=np.int64)

@@ -107,7 +107,7 @@ def build(data_dir: Path) -> dict[str, pl.DataFrame]:
             right_on=["customer_id", "first_at"],
         )
         .group_by("customer_id")
-        .agg(pl.col("units").sort_by("payment_id").first().alias("first_amount"))
+        .agg(pl.col("units").min().alias("first_amount"))
     )
     customers = customers.lazy().join(first_amounts, on="customer_id", how="left").collect()
 
