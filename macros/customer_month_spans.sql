@@ -11,12 +11,12 @@
       - on as_of_date, which ends the as_of month, the customer is in the base when L + N > as_of_date.
     At the start of the anchor month itself the latest purchase before it decides.
 
-    customer_month_spans() selects one row per anchor; span_month_flags(month) gives a span's flags in
-    one of its months, and customer_month_status() the flags that follow from those. Every model that
-    needs base membership (fct_customer_months, int_cohort_months_aggregated, dim_customers) uses
-    these three, per customer-month or per group of alike spans. -#}
+    customer_month_spans() selects one row per anchor (with span_base_dates() for the two dates);
+    span_month_flags(month) gives a span's flags in one of its months, and customer_month_status() the
+    flags that follow from those. Every model that needs base membership (fct_customer_months,
+    int_cohort_months_aggregated, and dim_customers, for each customer's last span) uses these, per
+    customer-month or per group of alike spans. -#}
 {% macro customer_month_spans(customer_months, reporting_window) -%}
-    {%- set days = var('churn_inactivity_days') | int -%}
     select
         customer_months.customer_id,
         customer_months.cohort_month,
@@ -28,14 +28,12 @@
         customer_months.purchases,
         customer_months.gross_revenue,
         customer_months.refunds,
-        cast({{ dbt.date_trunc('month', add_days('customer_months.last_purchase_date_to_date', days)) }} as date)
-            as lapse_month,
-        coalesce(
-            {{ add_days('customer_months.last_purchase_date_before', days) }} >= customer_months.month, false
-        ) as was_in_base_at_anchor_start,
-        coalesce(
-            {{ add_days('customer_months.last_purchase_date_to_date', days) }} > reporting_window.as_of_date, false
-        ) as is_in_base_on_as_of_date,
+        {{ customer_lifecycle.span_base_dates(
+            'customer_months.month',
+            'customer_months.last_purchase_date_before',
+            'customer_months.last_purchase_date_to_date',
+            'reporting_window.as_of_date'
+        ) }},
         reporting_window.as_of_date,
         reporting_window.as_of_month
     from {{ customer_months }} as customer_months
@@ -43,6 +41,16 @@
     where
         customer_months.month >= customer_months.cohort_month
         and (customer_months.purchases > 0 or customer_months.refunds < 0)
+{%- endmacro %}
+
+{#- What decides base membership in the span of the anchor month `anchor_month` (select-list items):
+    `purchase_before`, the latest purchase date before it, and `purchase_to_date`, the latest up to
+    its end (the same in every month of the span). -#}
+{% macro span_base_dates(anchor_month, purchase_before, purchase_to_date, as_of_date) -%}
+    {%- set days = var('churn_inactivity_days') | int -%}
+    cast({{ dbt.date_trunc('month', add_days(purchase_to_date, days)) }} as date) as lapse_month,
+    coalesce({{ add_days(purchase_before, days) }} >= {{ anchor_month }}, false) as was_in_base_at_anchor_start,
+    coalesce({{ add_days(purchase_to_date, days) }} > {{ as_of_date }}, false) as is_in_base_on_as_of_date
 {%- endmacro %}
 
 {#- A span's flags in `month`, one of its months (select-list items). -#}

@@ -156,6 +156,23 @@ def test_incremental_build_reads_only_the_appended_rows(builds: dict) -> None:
     assert not kept & rewritten and len(rewritten) < len(kept) / 5
     batches = load_batches(builds["incremental"])
     assert set(batches) == {1, 2} and sum(batches.values()) == added.total_rows
+    # The customers too: the second run rewrote those with appended payments (and new sign-ups).
+    with duckdb.connect(str(warehouse(builds["incremental"])), read_only=True) as con:
+        customers = dict(
+            con.execute(
+                "select built_from_load_batch, list(customer_id) from intermediate.int_customers_unioned "
+                "group by all"
+            ).fetchall()
+        )
+        staged = dict(
+            con.execute(
+                "select load_batch, count(*) from staging.stg_billing__customers group by all"
+            ).fetchall()
+        )
+    assert set(customers) == {1, 2}
+    assert rewritten <= set(customers[2]) and len(customers[2]) < len(customers[1]) / 5
+    # The customers input was typed once per row: its rows from the first run, the appended ones after.
+    assert staged[1] == pq.read_metadata(builds["data"] / "customers.parquet").num_rows - staged[2] > 0
     assert load_batches(builds["full"]) == {1: added.total_rows}
 
 
@@ -221,3 +238,9 @@ def test_a_rewritten_input_asks_for_a_full_refresh(tmp_path: Path) -> None:
         run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
     run_dbt([*BUILD, "--full-refresh"], workdir, vars={"raw_data_dir": str(data)})
     assert load_batches(workdir) == {1: payments.num_rows - 10}
+    customers = pq.read_table(data / "customers.parquet")
+    write_table(customers.slice(0, customers.num_rows - 10), data / "customers.parquet", "parquet")
+    with pytest.raises(
+        AssertionError, match=r"customers: the input is not the earlier input with rows appended"
+    ):
+        run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})

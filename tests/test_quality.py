@@ -294,9 +294,7 @@ def test_a_duplicated_and_a_keyless_accepted_customer_break_the_customers_suite(
     failures = failures_after(
         demo_warehouse,
         tmp_path,
-        # Staging is a view: keep its rows in a table and put a view with the bad rows in its place.
-        "create table staging.stg_billing__customers_built as select * from staging.stg_billing__customers",
-        "drop view staging.stg_billing__customers",
+        "alter table staging.stg_billing__customers rename to stg_billing__customers_built",
         "create view staging.stg_billing__customers as "
         "select * from staging.stg_billing__customers_built "
         f"union all select * from staging.stg_billing__customers_built where customer_id = '{customer_id}' "

@@ -1,7 +1,8 @@
 {{ config(alias='input_row_counts') }}
 {#- For every input table: rows read = rows accepted + rows set aside. The payment rows read are
     counted in the input itself, the accepted ones in the customer-month sums and the set-aside ones
-    in quarantine, so the check holds only if no row was lost or counted twice on the way. -#}
+    in quarantine, so the check holds only if no row was lost or counted twice on the way; customer
+    rows likewise, in the input, among the customers and in quarantine. -#}
 with
 
 payments_read as (
@@ -24,7 +25,8 @@ payments_set_aside as (
 
 customers_read as (
 
-    select count(*) as row_count from {{ ref('stg_billing__customers') }}
+    select count(*) as row_count
+    from {{ raw_table('customers', ['customer_id'], required=false, required_columns=['customer_id']) }}
 
 ),
 

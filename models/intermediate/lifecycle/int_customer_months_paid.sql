@@ -26,11 +26,19 @@ final as (
         first_purchase_at,
         first_purchase_amount,
         last_purchase_at,
-        first_purchase_date,
-        last_purchase_date,
+        cast({{ to_reporting_timestamp('first_purchase_at') }} as date) as first_purchase_date,
+        cast({{ to_reporting_timestamp('last_purchase_at') }} as date) as last_purchase_date,
         last_paid_date,
         last_purchase_date_before,
-        last_purchase_date_to_date,
+        {#- The latest purchase up to the end of the month: this month's, or the one before. -#}
+        coalesce(
+            case
+                when cast({{ to_reporting_timestamp('last_purchase_at') }} as date) > last_purchase_date_before
+                    then cast({{ to_reporting_timestamp('last_purchase_at') }} as date)
+            end,
+            last_purchase_date_before,
+            cast({{ to_reporting_timestamp('last_purchase_at') }} as date)
+        ) as last_purchase_date_to_date,
         next_money_month,
         cohort_month
     from summarized

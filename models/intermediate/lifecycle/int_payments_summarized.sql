@@ -31,8 +31,8 @@
 {%- set loaded = customer_lifecycle.payments_read_so_far(settings) if is_incremental() else none -%}
 {%- set money = money_type() -%}
 {%- set month_columns = [
-    'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_amount', 'last_purchase_at', 'first_purchase_date', 'last_purchase_date', 'last_paid_date',
-    'through_line'
+    'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_amount',
+    'last_purchase_at', 'last_paid_date', 'through_line'
 ] %}
 with
 
@@ -108,8 +108,6 @@ read_rows as (
         first_purchase_at,
         first_purchase_amount,
         last_purchase_at,
-        cast({{ to_reporting_timestamp('first_purchase_at') }} as date) as first_purchase_date,
-        cast({{ to_reporting_timestamp('last_purchase_at') }} as date) as last_purchase_date,
         last_paid_date,
         through_line,
         set_aside_reason
@@ -133,8 +131,6 @@ months as (
         {{ customer_lifecycle.earliest_amount('first_purchase_at', 'first_purchase_amount', 'purchases > 0') }}
             as first_purchase_amount,
         max(last_purchase_at) as last_purchase_at,
-        min(first_purchase_date) as first_purchase_date,
-        max(last_purchase_date) as last_purchase_date,
         max(last_paid_date) as last_paid_date,
         max(through_line) as through_line,
         cast(null as {{ dbt.type_string() }}) as set_aside_reason
@@ -161,14 +157,15 @@ months as (
 ),
 {%- endif %}
 
-{#- Each customer's history around each month (set-aside rows, without a customer, have none). -#}
+{#- Each customer's history around each month (set-aside rows, without a customer, have none). Days of
+    purchases are not stored: int_customer_months_paid takes them from the timestamps. -#}
 histories as (
 
     select
         customer_id,
         month,
         {{ month_columns | join(',\n        ') }},
-        max(last_purchase_date) over (
+        max(cast({{ to_reporting_timestamp('last_purchase_at') }} as date)) over (
             partition by customer_id order by month
             rows between unbounded preceding and 1 preceding
         ) as last_purchase_date_before,
@@ -181,30 +178,11 @@ histories as (
         set_aside_line as source_line
     from months
 
-),
-
-final as (
-
-    select
-        customer_id,
-        month,
-        {{ month_columns | join(',\n        ') }},
-        last_purchase_date_before,
-        coalesce(
-            case when last_purchase_date > last_purchase_date_before then last_purchase_date end,
-            last_purchase_date_before,
-            last_purchase_date
-        ) as last_purchase_date_to_date,
-        next_money_month,
-        cohort_month,
-        set_aside_reason,
-        source_line
-    from histories
-
 )
 
 select
     *,
     {{ loaded.next_batch if loaded is not none else 1 }} as load_batch,
+    '{{ loaded.generation if loaded is not none else invocation_id }}' as generation,
     '{{ settings }}' as build_settings
-from final
+from histories
