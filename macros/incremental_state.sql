@@ -132,7 +132,7 @@
         ~ ") as input_rows, (select max(" ~ customer_id ~ ") from "
         ~ raw_table('customers', ['customer_id'], required=false, required_columns=['customer_id'])
         ~ " where source_line = " ~ last_line ~ ") as customer_id) as input"
-        ~ " cross join (select max(" ~ customer_lifecycle.trimmed_text('raw_customer_id') ~ ") as customer_id from " ~ this
+        ~ " cross join (select max(customer_id) as customer_id from " ~ this
         ~ " where source_line = " ~ last_line ~ ") as stored"
     ).rows[0] -%}
     {%- if (checked[0] | int) < stored_rows or not checked[1] -%}

@@ -1,7 +1,8 @@
 {#- The customers input, typed: one row per input row with `rejection_reason` (null when accepted).
     Built like staged_payments: repeated ids are found with an aggregate over the id column alone and
     only their rows are compared (the first row with an id is kept). With `after_line`, only the rows
-    past that line are typed; their ids are still compared with every earlier row's. -#}
+    past that line are typed; their ids are still compared with every earlier row's. The original
+    text is not kept: quarantine.customers reads it from the input for the few rows it sets aside. -#}
 {% macro staged_customers(after_line=none) -%}
 {%- set raw_columns = ['customer_id', 'created_at', 'country', 'acquisition_channel'] -%}
 {%- set customer_id = customer_lifecycle.trimmed_text('customer_id') -%}
@@ -58,10 +59,6 @@ parsed as (
     select
         source_file,
         source_line,
-        customer_id as raw_customer_id,
-        created_at as raw_created_at,
-        country as raw_country,
-        acquisition_channel as raw_acquisition_channel,
         {{ customer_id }} as customer_id,
         {{ parse_timestamp_utc('created_at') }} as created_at,
         {{ customer_lifecycle.trimmed_text('created_at') }} is not null as has_created_at_text,
@@ -88,11 +85,7 @@ validated as (
             when parsed.has_created_at_text and parsed.created_at is null then 'invalid_created_at'
         end as rejection_reason,
         parsed.source_file,
-        parsed.source_line,
-        parsed.raw_customer_id,
-        parsed.raw_created_at,
-        parsed.raw_country,
-        parsed.raw_acquisition_channel
+        parsed.source_line
     from parsed
     left join duplicates
         on parsed.source_line = duplicates.source_line

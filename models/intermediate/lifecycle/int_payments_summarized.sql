@@ -30,6 +30,10 @@
 {%- set settings = customer_lifecycle.build_settings(setting_vars) -%}
 {%- set loaded = customer_lifecycle.payments_read_so_far(settings) if is_incremental() else none -%}
 {%- set money = money_type() -%}
+{%- set set_aside_reasons = [
+    'missing_payment_id', 'duplicate_payment_id_exact', 'duplicate_payment_id_conflict', 'missing_customer_id',
+    'invalid_paid_at', 'invalid_amount', 'invalid_status', 'invalid_currency', 'paid_at_after_as_of_date'
+] -%}
 {%- set month_columns = [
     'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_amount',
     'last_purchase_at', 'last_paid_date', 'through_line'
@@ -75,7 +79,10 @@ grouped as (
         customer_id,
         paid_month as month,
         case when set_aside_reason is not null then source_line end as set_aside_line,
-        set_aside_reason,
+        {#- The reason as a small number: a text column among the keys costs a fifth of the pass. -#}
+        max(case set_aside_reason
+            {%- for reason in set_aside_reasons %} when '{{ reason }}' then {{ loop.index }}{% endfor %}
+        end) as set_aside_code,
         cast(count(*) as {{ dbt.type_bigint() }}) as payments,
         cast(count(case when is_kept_purchase then 1 end) as {{ dbt.type_bigint() }}) as purchases,
         cast(coalesce(sum(case when is_kept_purchase then amount end), 0) as {{ money }}) as gross_revenue,
@@ -89,8 +96,7 @@ grouped as (
     group by
         customer_id,
         paid_month,
-        case when set_aside_reason is not null then source_line end,
-        set_aside_reason
+        case when set_aside_reason is not null then source_line end
 
 ),
 
@@ -110,7 +116,9 @@ read_rows as (
         last_purchase_at,
         last_paid_date,
         through_line,
-        set_aside_reason
+        case set_aside_code
+            {%- for reason in set_aside_reasons %} when {{ loop.index }} then '{{ reason }}'{% endfor %}
+        end as set_aside_reason
     from grouped
 
 ),
