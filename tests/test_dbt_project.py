@@ -41,7 +41,7 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
     assert counts["unit_test"] == {"pass": 17}
-    assert counts["test"] == {"pass": 46}
+    assert counts["test"] == {"pass": 37}
     assert counts["model"] == {"success": 17}
     assert counts["seed"] == {"success": 2}
     assert counts["snapshot"] == {"success": 1}
@@ -181,3 +181,26 @@ def test_missing_column_names_expected_and_found(tmp_path: Path) -> None:
         DbtFailed, match=r"payments\.csv: missing column\(s\) paid_at; expected .*; found .*created"
     ):
         run_dbt(["build"], tmp_path / "build", vars={"raw_data_dir": str(data)})
+
+
+def test_two_currencies_fail_the_build_naming_the_check(tmp_path: Path) -> None:
+    """Revenue is summed without conversion, so a second money currency stops the build."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "payments.csv").write_text(
+        "payment_id,customer_id,paid_at,amount,currency,status\n"
+        "p1,c1,2024-01-01T10:00:00Z,10,USD,succeeded\n"
+        "p2,c2,2024-01-02T10:00:00Z,12,EUR,succeeded\n"
+    )
+    build = tmp_path / "build"
+    with pytest.raises(DbtFailed, match=r"assert_accepted_payments_are_complete"):
+        run_dbt(
+            ["build", "--exclude", "test_type:unit", "--store-failures"],
+            build,
+            vars={"raw_data_dir": str(data)},
+        )
+    with duckdb.connect(str(build / "warehouse.duckdb"), read_only=True) as con:
+        failed = con.execute(
+            "select failed_check, rows_failing from dbt_test__audit.assert_accepted_payments_are_complete"
+        ).fetchall()
+    assert failed == [("more than one currency moves money", 2)]

@@ -1,6 +1,8 @@
 {#- start + new + reactivated - churned = end every month; this month's start is last month's end;
     churned equals the customers flagged churned in fct_customer_months and is never negative; new
-    customers agree with fct_revenue_monthly. -#}
+    customers agree with fct_revenue_monthly; every customer-month has one of the five statuses. The
+    bridge is counted from groups of spans, fct_customer_months customer by customer: two ways to the
+    same numbers. -#}
 with
 
 bridge as (
@@ -17,7 +19,9 @@ flagged as (
     select
         month,
         count(case when is_churned then 1 end) as churned_customers,
-        count(case when is_reactivated then 1 end) as reactivated_customers
+        count(case when is_reactivated then 1 end) as reactivated_customers,
+        count(case when status is null or status not in ('new', 'retained', 'reactivated', 'churned', 'lapsed') then 1 end)
+            as unknown_statuses
     from {{ ref('fct_customer_months') }}
     group by month
 
@@ -42,6 +46,7 @@ where
     or bridge.customers_start <> coalesce(bridge.previous_customers_end, 0)
     or bridge.churned_customers <> coalesce(flagged.churned_customers, 0)
     or bridge.reactivated_customers <> coalesce(flagged.reactivated_customers, 0)
+    or coalesce(flagged.unknown_statuses, 0) > 0
     or bridge.churned_customers < 0
     or revenue.month is null
     or bridge.new_customers <> revenue.new_customers
