@@ -1,11 +1,16 @@
 {#- One row per customer with their purchase history and their state on as_of_date. Each customer's
     last span (from their last month with money) covers the as_of month, so the state is its status
-    there (macros/customer_month_spans.sql), worked out row by row. -#}
+    there (macros/customer_month_spans.sql), worked out row by row.
+
+    A view by default (dbt_project.yml): recency, tenure and state move with as_of_date for every
+    customer, so a stored table would be rewritten whole by every daily run, while the view reads
+    the stored customers (int_customers_unioned, which an incremental run rewrites only for the
+    customers that changed) with no join. Set `+materialized: table` for it to store it. -#}
 with
 
 reporting_window as (
 
-    select * from {{ ref('int_reporting_window') }}
+    select * from {{ ref('int_reporting_window').include(database=false) }}
 
 ),
 
@@ -23,7 +28,7 @@ last_spans as (
         ) }},
         reporting_window.as_of_date,
         reporting_window.as_of_month
-    from {{ ref('int_customers_unioned') }} as customers
+    from {{ ref('int_customers_unioned').include(database=false) }} as customers
     cross join reporting_window
 
 ),

@@ -4,12 +4,12 @@ Input: the generator's Parquet files, every column text, assumed clean (see the 
 `LIFECYCLE_THREADS` and `LIFECYCLE_MEMORY_LIMIT` set DuckDB's `threads` and `memory_limit`.
 
 It stores what the dbt build stores: the customer-month sums as a table (with each customer's
-latest purchase so far and next month with money, from windows), `fct_customer_months` as a view
-over them, and the other four marts as tables. The view expands each month in which a customer has
-money (purchases or refunds) into itself and the empty months up to the next one, which carry the
-same latest purchase date, rather than cross joining customers and months; the cohort, churn and
-customer marts are summed from the view, as one writes it by hand. Money columns stay
-DECIMAL(18, 4), the type of the amounts; row order is not kept.
+latest purchase so far and next month with money, from windows) and the customers as tables,
+`fct_customer_months` and `dim_customers` as views over them, and the other three marts as tables.
+The view expands each month in which a customer has money (purchases or refunds) into itself and
+the empty months up to the next one, which carry the same latest purchase date, rather than cross
+joining customers and months; the cohort, churn and customer marts are summed from the view, as one
+writes it by hand. Money columns stay DECIMAL(18, 4), the type of the amounts; row order is not kept.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ select
     end as status
 from moved;
 
-create table marts.dim_customers as
+create view marts.dim_customers as
 select
     customers.customer_id,
     customers.has_customer_record,
