@@ -201,6 +201,6 @@ def test_two_currencies_fail_the_build_naming_the_check(tmp_path: Path) -> None:
         )
     with duckdb.connect(str(build / "warehouse.duckdb"), read_only=True) as con:
         failed = con.execute(
-            "select failed_check, rows_failing from dbt_test__audit.assert_accepted_payments_are_complete"
+            "select failed_check, failing_count from dbt_test__audit.assert_accepted_payments_are_complete"
         ).fetchall()
     assert failed == [("more than one currency moves money", 2)]
