@@ -1,7 +1,7 @@
 {#- The customers input, typed: one row per input row with `rejection_reason` (null when accepted).
-    Built like staged_payments: repeated ids are found with an aggregate over the id column alone and
-    only their rows are compared (the first row with an id is kept). With `after_line`, only the rows
-    past that line are typed; their ids are still compared with every earlier row's. The original
+    Built like staged_payments: repeated ids are found by duplicate_rows (the first row with an id is
+    kept). With `after_line`, only the rows past that line are typed; their ids are still compared
+    with every earlier row's. The original
     text is not kept: quarantine.customers reads it from the input for the few rows it sets aside. -#}
 {% macro staged_customers(after_line=none) -%}
 {%- set raw_columns = ['customer_id', 'created_at', 'country', 'acquisition_channel'] -%}
@@ -9,48 +9,11 @@
 {%- set raw_customers = raw_table('customers', raw_columns, required=false, required_columns=['customer_id']) -%}
 with
 
-repeated_ids as (
-
-    select
-        {{ customer_id }} as customer_id,
-        min(source_line) as first_line
-    from {{ raw_customers }}
-    where
-        {{ customer_id }} is not null
-        {%- if after_line is none %}
-        and {{ customer_lifecycle.may_repeat(customer_id, raw_customers) }}
-        {%- else %}
-        and {{ customer_id }} in (
-            select {{ customer_id }} from {{ raw_customers }} where source_line > {{ after_line }}
-        )
-        {%- endif %}
-    group by {{ customer_id }}
-    having count(*) > 1
-
-),
-
-repeated_rows as (
-
-    select
-        raw_rows.source_line,
-        repeated_ids.first_line,
-        {{ row_fingerprint(['raw_rows.created_at', 'raw_rows.country', 'raw_rows.acquisition_channel']) }}
-            as fingerprint
-    from {{ raw_customers }}
-    inner join repeated_ids
-        on {{ customer_lifecycle.trimmed_text('raw_rows.customer_id') }} = repeated_ids.customer_id
-
-),
-
 duplicates as (
 
-    select
-        later.source_line,
-        later.fingerprint = first_row.fingerprint as is_exact
-    from repeated_rows as later
-    inner join repeated_rows as first_row
-        on later.first_line = first_row.source_line
-    where later.source_line > later.first_line
+    {{ customer_lifecycle.duplicate_rows(
+        raw_customers, 'customer_id', ['created_at', 'country', 'acquisition_channel'], after_line
+    ) }}
 
 ),
 

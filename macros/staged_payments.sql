@@ -1,61 +1,19 @@
 {#- The payments input, typed and classified: one row per input row with `rejection_reason` (null when
     the row is accepted). The body of stg_billing__payments, and of an incremental run of
     int_payments_summarized, which types only the rows past the last line it read
-    (`after_line`): a repeated payment_id is found among all rows of the input either way, so a new
-    row with the id of an old one is a duplicate of it.
-
-    Duplicates are rare: their ids are found with an aggregate over the id column alone, and only
-    their rows are compared, so no window runs over every row. The first row with an id is kept
-    (even when it is set aside for another reason); a later row is an exact duplicate when all its
-    other columns hold the same text, else a conflicting one. -#}
+    (`after_line`): a repeated payment_id is found among all rows of the input either way
+    (duplicate_rows), so a new row with the id of an old one is a duplicate of it. -#}
 {% macro staged_payments(after_line=none) -%}
 {%- set raw_columns = ['payment_id', 'customer_id', 'paid_at', 'amount', 'currency', 'status'] -%}
 {%- set payment_id = customer_lifecycle.trimmed_text('payment_id') -%}
 with
 
-repeated_ids as (
-
-    select
-        {{ payment_id }} as payment_id,
-        min(source_line) as first_line
-    from {{ raw_table('payments', raw_columns) }}
-    where
-        {{ payment_id }} is not null
-        {%- if after_line is none %}
-        and {{ customer_lifecycle.may_repeat(payment_id, raw_table('payments', raw_columns)) }}
-        {%- else %}
-        and {{ payment_id }} in (
-            select {{ payment_id }} from {{ raw_table('payments', raw_columns) }}
-            where source_line > {{ after_line }}
-        )
-        {%- endif %}
-    group by {{ payment_id }}
-    having count(*) > 1
-
-),
-
-repeated_rows as (
-
-    select
-        raw_rows.source_line,
-        repeated_ids.first_line,
-        {{ row_fingerprint(['raw_rows.customer_id', 'raw_rows.paid_at', 'raw_rows.amount', 'raw_rows.currency', 'raw_rows.status']) }}
-            as fingerprint
-    from {{ raw_table('payments', raw_columns) }}
-    inner join repeated_ids
-        on {{ customer_lifecycle.trimmed_text('raw_rows.payment_id') }} = repeated_ids.payment_id
-
-),
-
 duplicates as (
 
-    select
-        later.source_line,
-        later.fingerprint = first_row.fingerprint as is_exact
-    from repeated_rows as later
-    inner join repeated_rows as first_row
-        on later.first_line = first_row.source_line
-    where later.source_line > later.first_line
+    {{ customer_lifecycle.duplicate_rows(
+        raw_table('payments', raw_columns), 'payment_id',
+        ['customer_id', 'paid_at', 'amount', 'currency', 'status'], after_line
+    ) }}
 
 ),
 
