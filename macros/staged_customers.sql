@@ -1,8 +1,8 @@
 {#- The customers input, typed: one row per input row with `rejection_reason` (null when accepted).
     Built like staged_payments: repeated ids are found by duplicate_rows (the first row with an id is
     kept). With `after_line`, only the rows past that line are typed; their ids are still compared
-    with every earlier row's. The original
-    text is not kept: quarantine.customers reads it from the input for the few rows it sets aside. -#}
+    with every earlier row's. The original text is not kept: quarantine.customers reads it from the
+    input for the few rows it sets aside. -#}
 {% macro staged_customers(after_line=none) -%}
 {%- set raw_columns = ['customer_id', 'created_at', 'country', 'acquisition_channel'] -%}
 {%- set customer_id = customer_lifecycle.trimmed_text('customer_id') -%}
