@@ -44,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -385,6 +386,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GB RAM, {platform.system()} {platform.release()}"
 
 
+def versions() -> str:
+    """The engines' versions: figures move with them (docs/decisions.md, "Where the time goes")."""
+    return ", ".join(f"{name} {version(name)}" for name in ("dbt-core", "duckdb", "polars", "pandas"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_implementation"]:
@@ -544,7 +550,8 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
         "# Benchmarks",
         "",
         f"Measured {dt.date.today().isoformat()} on {machine()} with `scripts/benchmark.py`",
-        f"(threads: {os.environ.get('LIFECYCLE_THREADS', 'default')}, DuckDB memory limit: "
+        f"({versions()};",
+        f"threads: {os.environ.get('LIFECYCLE_THREADS', 'default')}, DuckDB memory limit: "
         f"{os.environ.get('LIFECYCLE_MEMORY_LIMIT', 'default')}). Input: `lifecycle generate` Parquet,",
         f"seed {SEED}. Each figure is the median wall time of the runs the note lists (each in its own",
         "process) and the largest peak resident memory among them. The",

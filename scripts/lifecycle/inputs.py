@@ -293,7 +293,7 @@ def load(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: st
             raise InputFileError(
                 f"{info.path}: unreadable or truncated file: {_describe_csv_error(error, info)}"
             ) from None
-        (info.rows,) = con.execute(f"select count(*) from {schema}.{table.name}").fetchone()
+        [(info.rows,)] = con.execute(f"select count(*) from {schema}.{table.name}").fetchall()
         if info.rows == 0 and table.required:
             raise InputFileError(f"{info.path}: empty file (a header but no rows)")
         if info.format == "csv" and info.rows + 1 != info.physical_lines:
