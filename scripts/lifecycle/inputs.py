@@ -293,6 +293,7 @@ def load(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], schema: st
             raise InputFileError(
                 f"{info.path}: unreadable or truncated file: {_describe_csv_error(error, info)}"
             ) from None
+        # Read whole: under duckdb 2 a half-read result blocks _renumber_lines' register().
         [(info.rows,)] = con.execute(f"select count(*) from {schema}.{table.name}").fetchall()
         if info.rows == 0 and table.required:
             raise InputFileError(f"{info.path}: empty file (a header but no rows)")
