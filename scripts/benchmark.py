@@ -23,7 +23,8 @@ the median wall time is reported, with the largest peak memory. DuckDB's memory 
 `--memory-limit` (default 3GB, or LIFECYCLE_MEMORY_LIMIT) for dbt and the hand-written SQL alike;
 LIFECYCLE_THREADS sets threads. pandas and polars have no such setting: a run of theirs that grows
 past `--dataframe-memory-cap` (default 80% of the machine's memory) is stopped and reported as not
-finished, rather than letting the machine swap or the kernel kill something else.
+finished, rather than letting the machine swap or the kernel kill something else; stopped after its
+build reported its time (while its marts were being compared), its build time counts, uncompared.
 """
 
 from __future__ import annotations
@@ -229,10 +230,21 @@ def baseline(
     peak memory; without `warehouse` nothing is compared."""
     command = [PYTHON, __file__, "_implementation", kind, str(data), str(database), str(warehouse or "")]
     measured, output = measure(BASELINES[kind], command, memory_cap_mb=memory_cap_mb)
-    if measured.seconds is None:
-        return measured
+    return build_figures(measured, output, reference)
+
+
+def build_figures(measured: Measurement, output: str, reference: str) -> Measurement:
+    """An implementation's build time and peak memory, as its process reported them, and how the
+    comparison went. A process stopped at the memory cap after it reported its build time had
+    finished the build: it was stopped while comparing, so its build counts, uncompared."""
     results = [json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT)]
     timing = next((r for r in results if "seconds" in r), None)
+    if measured.stopped_after is not None and timing is not None:
+        stopped = measured.note.removeprefix("DID NOT FINISH: ")
+        note = f"not compared with {reference}: {stopped} while comparing"
+        return Measurement(measured.name, timing["seconds"], timing["peak_mb"], note)
+    if measured.seconds is None:
+        return measured
     if timing is None:
         return Measurement(measured.name, None, None, "FAILED: no timing reported")
     measured.seconds, measured.peak_mb = timing["seconds"], timing["peak_mb"]

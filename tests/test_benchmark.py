@@ -1,0 +1,57 @@
+"""scripts/benchmark.py: what a run stopped at the memory cap counts as.
+
+A real child process reports its build time the way an implementation does, then grows past a small
+memory cap (as polars did while its 50M marts were compared with the dbt marts): its build counts.
+One that grows past the cap before it reports a time did not finish.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def child(benchmark, report_first: bool) -> list[str]:
+    """A Python process that (optionally) reports a 12.5 s build at 150 MB, then holds 400 MB."""
+    timing = benchmark.RESULT + json.dumps({"seconds": 12.5, "peak_mb": 150.0})
+    program = (
+        (f"print({timing!r}, flush=True)\n" if report_first else "")
+        + "import time\nblock = bytearray(400 * 1024 * 1024)\nblock[::4096] = b'x' * len(block[::4096])\n"
+        + "time.sleep(30)\n"
+    )
+    return [sys.executable, "-c", program]
+
+
+def test_stopped_while_comparing_counts_its_build(benchmark):
+    measured, output = benchmark.measure("polars", child(benchmark, True), memory_cap_mb=250)
+    assert measured.seconds is None and measured.stopped_after is not None
+
+    figures = benchmark.build_figures(measured, output, "the dbt marts")
+
+    assert (figures.seconds, figures.peak_mb, figures.stopped_after) == (12.5, 150.0, None)
+    assert figures.note.startswith("not compared with the dbt marts: stopped after ")
+    assert figures.note.endswith("memory cap while comparing")
+
+
+def test_stopped_before_reporting_did_not_finish(benchmark):
+    measured, output = benchmark.measure("polars", child(benchmark, False), memory_cap_mb=250)
+
+    figures = benchmark.build_figures(measured, output, "the dbt marts")
+
+    assert figures.seconds is None and figures.stopped_after is not None
+    assert figures.note.startswith("DID NOT FINISH: stopped after ")
