@@ -49,6 +49,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+NOT_FINISHED = "DID NOT FINISH: "  # how the note of a run stopped at the memory cap starts
 PYTHON = sys.executable
 DBT = str(Path(sys.executable).with_name("dbt"))
 LIFECYCLE = str(Path(sys.executable).with_name("lifecycle"))
@@ -109,9 +110,7 @@ def measure(
     output = "".join(chunks)
     code = os.waitstatus_to_exitcode(status)
     if capped:
-        note = (
-            f"DID NOT FINISH: stopped after {seconds:.0f} s at the {memory_cap_mb / 1024:.0f} GB memory cap"
-        )
+        note = f"{NOT_FINISHED}stopped after {seconds:.0f} s at the {memory_cap_mb / 1024:.0f} GB memory cap"
         print(f"  {name}: {note}", flush=True)
         return Measurement(name, None, usage.ru_maxrss / 1024, note, stopped_after=seconds), output
     if code != 0:
@@ -240,8 +239,7 @@ def build_figures(measured: Measurement, output: str, reference: str) -> Measure
     results = [json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT)]
     timing = next((r for r in results if "seconds" in r), None)
     if measured.stopped_after is not None and timing is not None:
-        stopped = measured.note.removeprefix("DID NOT FINISH: ")
-        note = f"not compared with {reference}: {stopped} while comparing"
+        note = f"not compared with {reference}: {measured.note.removeprefix(NOT_FINISHED)} while comparing"
         return Measurement(measured.name, timing["seconds"], timing["peak_mb"], note)
     if measured.seconds is None:
         return measured
