@@ -173,14 +173,13 @@ histories as (
         customer_id,
         month,
         {{ month_columns | join(',\n        ') }},
-        max(cast({{ to_reporting_timestamp('last_purchase_at') }} as date)) over (
-            partition by customer_id order by month
-            rows between unbounded preceding and 1 preceding
-        ) as last_purchase_date_before,
-        min(case when purchases > 0 or refunds < 0 then month end) over (
-            partition by customer_id order by month
-            rows between 1 following and unbounded following
-        ) as next_money_month,
+        {#- Purchase dates and months grow with the month: -#}
+        {{ customer_lifecycle.largest_before(
+            'cast(' ~ to_reporting_timestamp('last_purchase_at') ~ ' as date)', 'customer_id', 'month'
+        ) }} as last_purchase_date_before,
+        {{ customer_lifecycle.smallest_after(
+            'case when purchases > 0 or refunds < 0 then month end', 'customer_id', 'month'
+        ) }} as next_money_month,
         min(case when purchases > 0 then month end) over (partition by customer_id) as cohort_month,
         set_aside_reason,
         set_aside_line as source_line
