@@ -56,7 +56,7 @@ def test_run_publishes_the_marts_and_records_the_run(published: tuple[Path, dict
     )
     assert record["mart_checksums"]["dim_customers"]["rows"] == 3_039
     # The three staging unit tests read the demo seeds and are off when the pipeline loads raw tables.
-    assert record["dbt"]["counts"]["unit_test"] == {"pass": 14}
+    assert record["dbt"]["counts"]["unit_test"] == {"pass": 15}
     assert record["checks"] and all(check["success"] for check in record["checks"])
     assert not (warehouse.parent / f".{warehouse.name}.building").exists()
     with duckdb.connect(str(warehouse), read_only=True) as con:
