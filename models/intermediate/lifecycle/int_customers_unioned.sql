@@ -126,14 +126,14 @@ final as (
         payments_summed.last_anchor_month,
         cast(payments_summed.last_anchor_purchases as {{ dbt.type_bigint() }}) as last_anchor_purchases,
         payments_summed.last_purchase_date_before_last_anchor,
-        cast((select generation from {{ ref('int_payments_summarized') }} limit 1) as {{ dbt.type_string() }})
+        cast((select generation from {{ ref('int_payments_summarized') }} limit 1) as {{ dbt.type_bigint() }})
             as built_from_generation,
         cast((select max(load_batch) from {{ ref('int_payments_summarized') }}) as {{ dbt.type_bigint() }})
             as built_from_load_batch,
         cast((select coalesce(max(load_batch), 0) from {{ ref('stg_billing__customers') }}) as {{ dbt.type_bigint() }})
             as built_from_customers_batch,
         (select as_of_date from reporting_window) as built_as_of_date,
-        '{{ settings }}' as build_settings
+        cast({{ customer_lifecycle.fingerprint(settings) }} as {{ dbt.type_bigint() }}) as build_settings
     from {% if built is not none -%}
         (
             select * from registered_in_window

@@ -180,7 +180,11 @@ histories as (
         {{ customer_lifecycle.smallest_after(
             'case when purchases > 0 or refunds < 0 then month end', 'customer_id', 'month'
         ) }} as next_money_month,
-        min(case when purchases > 0 then month end) over (partition by customer_id) as cohort_month,
+        {#- Over the whole partition, in the order of the windows above: one sort serves all three
+            (DuckDB sorts once per window order; 2-3 s of a 50M-payment build). -#}
+        min(case when purchases > 0 then month end) over (
+            partition by customer_id order by month rows between unbounded preceding and unbounded following
+        ) as cohort_month,
         set_aside_reason,
         set_aside_line as source_line
     from months
@@ -190,6 +194,7 @@ histories as (
 select
     *,
     {{ loaded.next_batch if loaded is not none else 1 }} as load_batch,
-    '{{ loaded.generation if loaded is not none else invocation_id }}' as generation,
-    '{{ settings }}' as build_settings
+    cast({{ loaded.generation if loaded is not none else customer_lifecycle.fingerprint(invocation_id) }}
+        as {{ dbt.type_bigint() }}) as generation,
+    cast({{ customer_lifecycle.fingerprint(settings) }} as {{ dbt.type_bigint() }}) as build_settings
 from histories
