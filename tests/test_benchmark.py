@@ -1,4 +1,5 @@
-"""scripts/benchmark.py: what a run stopped at the memory cap counts as.
+"""scripts/benchmark.py: how runs of one measurement combine, and what a run stopped at the memory cap
+counts as.
 
 A real child process reports its build time the way an implementation does, then grows past a small
 memory cap (as polars did while its 50M marts were compared with the dbt marts): its build counts.
@@ -53,3 +54,22 @@ def test_stopped_before_reporting_did_not_finish(benchmark):
 
     assert figures.seconds is None and figures.stopped_after is not None
     assert figures.note.startswith("DID NOT FINISH: stopped after ")
+
+
+def test_runs_combine_into_the_median_time_and_the_largest_peak(benchmark):
+    runs = [
+        benchmark.Measurement("polars", seconds, peak, "identical to the dbt marts" if i == 0 else "")
+        for i, (seconds, peak) in enumerate(((61.0, 15_000.0), (55.0, 16_000.0), (70.0, 14_000.0)))
+    ]
+
+    row = benchmark.combined(runs)
+
+    assert (row.name, row.seconds, row.peak_mb) == ("polars", 61.0, 16_000.0)
+    assert row.note == "median of 61.0, 55.0, 70.0 s; identical to the dbt marts"
+
+
+def test_a_run_stopped_in_a_later_round_stops_the_measurement(benchmark):
+    finished = benchmark.Measurement("polars", 55.0, 16_000.0, "identical to the dbt marts")
+    stopped = benchmark.Measurement("polars", None, 19_500.0, "DID NOT FINISH: stopped", stopped_after=50.0)
+
+    assert benchmark.combined([finished, stopped]) is stopped
