@@ -84,7 +84,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set stored = run_query(
-        "select count(*), (select build_settings from " ~ this ~ " limit 1), (select build_settings from " ~ this ~ " limit 1),"
+        "select count(*), (select build_settings from " ~ this ~ " limit 1),"
         ~ " (select built_from_generation from " ~ this ~ " limit 1),"
         ~ " max(built_from_load_batch), cast(max(built_as_of_date) as "
         ~ dbt.type_string() ~ "), max(built_from_customers_batch) from " ~ this
@@ -99,17 +99,16 @@
     {%- set as_of = run_query(
         "select cast(as_of_date as " ~ dbt.type_string() ~ ") from " ~ ref('int_reporting_window')
     ).rows[0][0] -%}
-    {%- set settings_fingerprint = customer_lifecycle.fingerprint(settings) -%}
-    {%- if stored[0] == 0 or stored[1] != settings_fingerprint or stored[2] != settings_fingerprint
-        or stored[3] != summarized[0] or (summarized[1] | int) < (stored[4] | int)
-        or as_of is none or stored[5] is none or as_of < stored[5]
-        or customers_batch < (stored[6] | int) -%}
+    {%- if stored[0] == 0 or stored[1] != customer_lifecycle.fingerprint(settings)
+        or stored[2] != summarized[0] or (summarized[1] | int) < (stored[3] | int)
+        or as_of is none or stored[4] is none or as_of < stored[4]
+        or customers_batch < (stored[5] | int) -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return({
-        'load_batch': stored[4] | int,
-        'customers_batch': stored[6] | int,
-        'as_of_date': "cast('" ~ stored[5] ~ "' as date)"
+        'load_batch': stored[3] | int,
+        'customers_batch': stored[5] | int,
+        'as_of_date': "cast('" ~ stored[4] ~ "' as date)"
     }) }}
 {%- endmacro %}
 
