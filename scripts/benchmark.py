@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -141,11 +141,14 @@ def repeated(times: int, run: Callable[[int], Measurement]) -> Measurement:
 
 def combined(runs: list[Measurement]) -> Measurement:
     """Runs of one measurement as one: the median wall time and the largest peak memory, the note of
-    the first run, and every run's time; a failed (or stopped) run makes the measurement failed."""
+    the first run, and every run's time; a failed (or stopped) run makes the measurement failed, its
+    note followed by how every run ended."""
     times = len(runs)
     failed = next((r for r in runs if r.seconds is None), None)
     if failed is not None:
-        return failed
+        if times == 1:
+            return failed
+        return replace(failed, note=f"{failed.note}; the {times} runs: {', '.join(map(outcome, runs))}")
     seconds = [r.seconds for r in runs if r.seconds is not None]
     median = statistics.median(seconds)
     peak = max(r.peak_mb or 0.0 for r in runs)
@@ -153,6 +156,15 @@ def combined(runs: list[Measurement]) -> Measurement:
     if times > 1:
         note = f"median of {', '.join(f'{t:.1f}' for t in seconds)} s; {note}".rstrip("; ")
     return Measurement(runs[0].name, median, peak, note)
+
+
+def outcome(run: Measurement) -> str:
+    """How one run ended, in a few words."""
+    if run.seconds is not None:
+        return f"{run.seconds:.1f} s"
+    if run.stopped_after is not None:
+        return f"stopped after {run.stopped_after:.0f} s"
+    return "failed"
 
 
 def failure_line(output: str) -> str:
@@ -402,12 +414,14 @@ def benchmark_size(
         shutil.copytree(data, live)
         names = [DBT_RUN] + [BASELINES[kind] for kind in kinds]
         runs_of = {row.name: [row] for row in rows if row.name in names}
-        for _ in range(rounds):
-            runs_of[DBT_RUN].append(dbt(DBT_RUN, "run", live, building, target))
-            for kind in kinds:
-                runs_of[BASELINES[kind]].append(
-                    baseline(kind, data, None, runs / f"{kind}.duckdb", memory_cap_mb=caps[kind])
-                )
+        for number in range(2, rounds + 2):
+            made = [dbt(DBT_RUN, "run", live, building, target)] + [
+                baseline(kind, data, None, runs / f"{kind}.duckdb", memory_cap_mb=caps[kind])
+                for kind in kinds
+            ]
+            for run in made:
+                print(f"    run {number} of {run.name}: {outcome(run)}", flush=True)
+                runs_of[run.name].append(run)
         rows[:] = [combined(runs_of[row.name]) if row.name in runs_of else row for row in rows]
         for row in rows:
             if row.name in runs_of:

@@ -72,4 +72,7 @@ def test_a_run_stopped_in_a_later_round_stops_the_measurement(benchmark):
     finished = benchmark.Measurement("polars", 55.0, 16_000.0, "identical to the dbt marts")
     stopped = benchmark.Measurement("polars", None, 19_500.0, "DID NOT FINISH: stopped", stopped_after=50.0)
 
-    assert benchmark.combined([finished, stopped]) is stopped
+    row = benchmark.combined([finished, stopped])
+
+    assert (row.seconds, row.peak_mb, row.stopped_after) == (None, 19_500.0, 50.0)
+    assert row.note == "DID NOT FINISH: stopped; the 2 runs: 55.0 s, stopped after 50 s"
