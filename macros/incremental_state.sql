@@ -16,8 +16,9 @@
 {%- endmacro %}
 
 {#- A number in [0, 2^63) that stands for `text`: its UTF-8 bytes read as one integer, modulo the largest
-    prime below 2^63. Two different settings texts or invocation ids giving the same number is as
-    likely as guessing a 63-bit number. A bigint on every engine. -#}
+    prime below 2^63 (a bigint on every engine). Two texts give the same number only when they differ
+    by a multiple of that prime as integers: for the few settings texts and invocation ids one
+    warehouse sees, practically never. -#}
 {% macro fingerprint(text) -%}
     {{ return((text.encode('utf-8').hex() | int(base=16)) % 9223372036854775783) }}
 {%- endmacro %}

@@ -45,7 +45,6 @@ def build(data_dir: Path) -> dict[str, pl.DataFrame]:
     payments = (
         pl.scan_parquet(data_dir / "payments.parquet")
         .select(
-            "payment_id",
             "customer_id",
             _parse_utc(pl.col("paid_at")).alias("paid_at"),
             (pl.col("amount").cast(pl.Float64) * UNITS).round().cast(pl.Int64).alias("units"),
@@ -110,6 +109,9 @@ def build(data_dir: Path) -> dict[str, pl.DataFrame]:
         .agg(pl.col("units").min().alias("first_amount"))
     )
     customers = customers.lazy().join(first_amounts, on="customer_id", how="left").collect()
+    # Everything else reads the monthly sums: the payments can go before the customer-month grid,
+    # the largest frame, is built.
+    del payments
 
     customer_months = _customer_months(by_month, customers, calendar)
     revenue = _revenue_monthly(by_month, customers, calendar)
