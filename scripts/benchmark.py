@@ -14,8 +14,10 @@ process and record its wall time and peak resident memory:
   - the hand-written DuckDB SQL baseline (into a DuckDB file), and pandas and polars (in memory). These
     time only the build inside their process, without interpreter start-up and imports.
 Every result is compared with the dbt marts (the baselines with `dbt run`'s, the incremental run with
-the hand-written SQL on the appended data), after its timing and peak memory are taken, so the check
-costs nothing in the figures; a difference is reported in the note, not raised. Prints the figures,
+the hand-written SQL on the appended data) in a process of its own, under DuckDB's memory limit,
+after the build's timing and peak memory are taken, so the check costs nothing in the figures: the
+hand-written SQL's DuckDB file is read as it is, and pandas and polars write their marts to Parquet
+once their build is timed. A difference is reported in the note, not raised. Prints the figures,
 ratios and the targets' verdicts, and writes them to docs/benchmarks.md.
 
 Each timed run is repeated (`--repeat`, by default 3 times up to 10M payments and once above) and
@@ -27,8 +29,8 @@ DuckDB's memory limit is `--memory-limit` (default 3GB, or LIFECYCLE_MEMORY_LIMI
 hand-written SQL alike; LIFECYCLE_THREADS sets threads. pandas and polars have no such setting: a run
 of theirs that grows past `--dataframe-memory-cap` (default 80% of the machine's memory) is stopped
 and reported as not finished, rather than letting the machine swap or the kernel kill something
-else; stopped after its build reported its time (while its marts were being compared), its build
-time counts, uncompared.
+else; stopped after its build reported its time (while writing its marts out), its build time
+counts, uncompared.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 NOT_FINISHED = "DID NOT FINISH: "  # how the note of a run stopped at the memory cap starts
@@ -245,31 +248,48 @@ def baseline(
     reference: str = "the dbt marts",
     memory_cap_mb: float | None = None,
 ) -> Measurement:
-    """Run one implementation in its own process (`_implementation` below) and compare its marts with
-    `warehouse` (described as `reference`) there, after the process has reported its build time and
-    peak memory; without `warehouse` nothing is compared."""
-    command = [PYTHON, __file__, "_implementation", kind, str(data), str(database), str(warehouse or "")]
+    """Run one implementation in its own process (`_implementation` below), then, with `warehouse`
+    (described as `reference`), compare the marts it stored with it in another (`_compare`). The
+    comparison reads the hand-written SQL's DuckDB file, or the Parquet files pandas and polars write
+    their marts to after their build is timed; it runs under DuckDB's memory limit, and neither its
+    time nor its memory is in the figures."""
+    command = [PYTHON, __file__, "_implementation", kind, str(data), str(database), str(bool(warehouse))]
     measured, output = measure(BASELINES[kind], command, memory_cap_mb=memory_cap_mb)
-    return build_figures(measured, output, reference)
+    figures = build_figures(measured, output, reference)
+    stored = reported(output, "stored")
+    if warehouse is None or figures.seconds is None or figures.note or stored is None:
+        return figures
+    comparison = [PYTHON, __file__, "_compare", stored, str(warehouse), str(database.parent)]
+    comparing, compared = measure(f"comparing {BASELINES[kind]}", comparison)
+    if Path(stored).is_dir():
+        shutil.rmtree(stored)
+    if comparing.seconds is None:
+        figures.note = f"not compared with {reference}: {comparing.note}"
+    else:
+        figures.note = identity_note(reported(compared, "differences"), reference)
+    return figures
+
+
+def reported(output: str, key: str) -> Any:
+    """The value of `key` in the first result line of a child process's `output` that has it."""
+    results = [json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT)]
+    return next((r[key] for r in results if key in r), None)
 
 
 def build_figures(measured: Measurement, output: str, reference: str) -> Measurement:
-    """An implementation's build time and peak memory, as its process reported them, and how the
-    comparison went. A process stopped at the memory cap after it reported its build time had
-    finished the build: it was stopped while comparing, so its build counts, uncompared."""
-    results = [json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT)]
-    timing = next((r for r in results if "seconds" in r), None)
+    """An implementation's build time and peak memory, as its process reported them. A process
+    stopped at the memory cap after it reported its build time had finished the build: it was stopped
+    while writing its marts out, so its build counts, uncompared."""
+    timing = reported(output, "seconds")
     if measured.stopped_after is not None and timing is not None:
-        note = f"not compared with {reference}: {measured.note.removeprefix(NOT_FINISHED)} while comparing"
-        return Measurement(measured.name, timing["seconds"], timing["peak_mb"], note)
+        stopped = measured.note.removeprefix(NOT_FINISHED)
+        note = f"not compared with {reference}: {stopped} while writing its marts"
+        return Measurement(measured.name, timing, reported(output, "peak_mb"), note)
     if measured.seconds is None:
         return measured
     if timing is None:
         return Measurement(measured.name, None, None, "FAILED: no timing reported")
-    measured.seconds, measured.peak_mb = timing["seconds"], timing["peak_mb"]
-    differences = next((r["differences"] for r in results if "differences" in r), None)
-    measured.note = identity_note(differences, reference)
-    return measured
+    return Measurement(measured.name, timing, reported(output, "peak_mb"))
 
 
 def identity_note(differences: list[str] | None, reference: str) -> str:
@@ -281,24 +301,39 @@ def identity_note(differences: list[str] | None, reference: str) -> str:
     return f"DIFFERS from {reference} ({len(differences)} differences): {shown}"
 
 
-def run_implementation(kind: str, data: str, database: str, warehouse: str) -> int:
+def run_implementation(kind: str, data: str, database: str, store: str) -> int:
     """Inside an implementation's own process: build the marts (timed: only the build, after the
-    imports), report the time and the peak RSS so far, then compare with `warehouse` if given."""
+    imports) and report the time and the peak RSS so far; with `store` ("True"), report where the
+    marts are for the comparison: the hand-written SQL's DuckDB file, or a folder of Parquet files
+    beside it that pandas and polars write theirs to."""
     implementation = importlib.import_module(f"lifecycle.baselines.{kind}")
     started = time.perf_counter()
     if kind == "duckdb_sql":
         implementation.build(Path(data), database=Path(database))
-        result = Path(database)
     else:
-        result = implementation.build(Path(data))
+        marts = implementation.build(Path(data))
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(RESULT + json.dumps({"seconds": seconds, "peak_mb": peak_mb}), flush=True)
-    if warehouse:
-        from lifecycle.baselines.compare import compare_with_warehouse
+    if store == "True":
+        stored = Path(database)
+        if kind != "duckdb_sql":
+            from lifecycle.baselines.compare import write_marts
 
-        differences = compare_with_warehouse(result, Path(warehouse))
-        print(RESULT + json.dumps({"differences": differences}), flush=True)
+            stored = write_marts(marts, stored.with_suffix(".marts"))
+        print(RESULT + json.dumps({"stored": str(stored)}), flush=True)
+    return 0
+
+
+def run_comparison(stored: str, warehouse: str, spill_directory: str) -> int:
+    """Inside its own process: compare the marts in `stored` (a DuckDB file or a folder of Parquet
+    files) with `warehouse`, under the benchmark's DuckDB memory limit."""
+    from lifecycle.baselines.compare import compare_with_warehouse
+
+    differences = compare_with_warehouse(
+        Path(stored), Path(warehouse), os.environ.get("LIFECYCLE_MEMORY_LIMIT"), Path(spill_directory)
+    )
+    print(RESULT + json.dumps({"differences": differences}), flush=True)
     return 0
 
 
@@ -456,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_implementation"]:
         return run_implementation(*argv[1:])
+    if argv[:1] == ["_compare"]:
+        return run_comparison(*argv[1:])
     if argv[:1] == ["_append"]:
         return run_append(*argv[1:])
     parser = argparse.ArgumentParser(
@@ -665,8 +702,8 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
         "`dim_customers` as views over them, and the other three marts as tables. It is written as one",
         "would by hand: the cohort, churn and customer marts read the `fct_customer_months` view. It",
         "reads the generated files as clean and validates nothing. pandas and polars build the same",
-        "five marts in memory",
-        "(the customer-month grid included) and write nothing. The dbt build also checks every input",
+        "five marts in memory (the customer-month grid included) and write nothing while timed; they",
+        "write them to Parquet afterwards, for the comparison. The dbt build also checks every input",
         "row (duplicate ids, unparseable values, ISO 4217 codes), sets rows aside in `quarantine` and",
         "counts them, keeps the typed customers, and stores what incremental runs need; and each dbt",
         "invocation starts a Python process and reads its parsed project. Where the models are faster",

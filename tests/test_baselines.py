@@ -7,6 +7,8 @@ seeds are converted to Parquet for the baselines and compared with a dbt build o
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 
 from dbt_project_runner import MARTS, PROJECT_DIR, run_dbt
 from lifecycle.baselines import duckdb_sql, pandas_impl, polars_impl
-from lifecycle.baselines.compare import compare_with_warehouse
+from lifecycle.baselines.compare import compare_with_warehouse, write_marts
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, generate, write_table
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
@@ -77,7 +79,10 @@ def test_duckdb_baseline_writes_the_marts_to_a_database(generated: tuple[Path, P
         }
 
 
-def test_comparison_reports_each_kind_of_difference(generated: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("kept", ["in memory", "as parquet"])
+def test_comparison_reports_each_kind_of_difference(
+    generated: tuple[Path, Path], kept: str, tmp_path: Path
+) -> None:
     data, warehouse = generated
     tables = duckdb_sql.build(data)
     tables["dim_customers"] = tables["dim_customers"].drop_columns(["as_of_date"])
@@ -96,7 +101,10 @@ def test_comparison_reports_each_kind_of_difference(generated: tuple[Path, Path]
         pc.subtract(revenue["refunds"].cast(pa.float64()), 0.01),
     )
 
-    summary = [difference.split(" (e.g.")[0] for difference in compare_with_warehouse(tables, warehouse)]
+    # As the benchmark compares a dataframe implementation: from Parquet files, under a memory limit.
+    compared = tables if kept == "in memory" else write_marts(tables, tmp_path / "marts")
+    differences = compare_with_warehouse(compared, warehouse, "500MB", tmp_path)
+    summary = [difference.split(" (e.g.")[0] for difference in differences]
     assert summary[0].startswith("dim_customers: columns differ")
     assert summary[1:] == [
         f"fct_customer_months: {months.num_rows} rows, expected {months.num_rows + 1}",
@@ -105,3 +113,21 @@ def test_comparison_reports_each_kind_of_difference(generated: tuple[Path, Path]
         "fct_churn_monthly: missing",
         f"fct_revenue_monthly: column refunds: {revenue.num_rows}",
     ]
+
+
+def test_benchmark_compares_a_dataframe_build_in_a_process_of_its_own(
+    generated: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """scripts/benchmark.py times polars' build in one process, which writes its marts to Parquet
+    beside the database path, and compares them with the dbt marts in another, then removes them."""
+    spec = importlib.util.spec_from_file_location("benchmark", PROJECT_DIR / "scripts" / "benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    sys.modules["benchmark"] = benchmark
+    spec.loader.exec_module(benchmark)
+    data, warehouse = generated
+
+    figures = benchmark.baseline("polars_impl", data, warehouse, tmp_path / "polars_impl.duckdb")
+
+    assert figures.seconds > 0 and figures.peak_mb > 0
+    assert figures.note == "identical to the dbt marts"
+    assert list(tmp_path.iterdir()) == []
