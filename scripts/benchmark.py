@@ -367,7 +367,7 @@ def incremental(data: Path, runs: Path, full_run: Path, target: Path, times: int
     appending, output = measure("append_day", [PYTHON, __file__, "_append", str(appended), str(APPEND_SEED)])
     if appending.seconds is None:
         return Measurement(DBT_INCREMENTAL, None, None, f"not run: append_day {appending.note}")
-    added = next(json.loads(line[len(RESULT) :]) for line in output.splitlines() if line.startswith(RESULT))
+    new_day_rows, late_rows = reported(output, "new_day_rows"), reported(output, "late_rows")
     folder = runs / "live"
 
     def run(_: int) -> Measurement:
@@ -375,7 +375,7 @@ def incremental(data: Path, runs: Path, full_run: Path, target: Path, times: int
         return dbt(DBT_INCREMENTAL, "run", appended, folder, target, fresh=False)
 
     measured = repeated(times, run)
-    rows = f"{added['new_day_rows']:,} + {added['late_rows']:,} late rows appended"
+    rows = f"{new_day_rows:,} + {late_rows:,} late rows appended"
     if measured.seconds is None:
         measured.note = f"{rows}; {measured.note}"
         return measured

@@ -1,6 +1,22 @@
 """Shared pytest configuration."""
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
+
+BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+
+
+@pytest.fixture(scope="session")
+def benchmark():
+    """scripts/benchmark.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("benchmark", BENCHMARK_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_configure(config: pytest.Config) -> None:

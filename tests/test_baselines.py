@@ -7,8 +7,6 @@ seeds are converted to Parquet for the baselines and compared with a dbt build o
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,14 +114,10 @@ def test_comparison_reports_each_kind_of_difference(
 
 
 def test_benchmark_compares_a_dataframe_build_in_a_process_of_its_own(
-    generated: tuple[Path, Path], tmp_path: Path
+    generated: tuple[Path, Path], tmp_path: Path, benchmark: Any
 ) -> None:
     """scripts/benchmark.py times polars' build in one process, which writes its marts to Parquet
     beside the database path, and compares them with the dbt marts in another, then removes them."""
-    spec = importlib.util.spec_from_file_location("benchmark", PROJECT_DIR / "scripts" / "benchmark.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    sys.modules["benchmark"] = benchmark
-    spec.loader.exec_module(benchmark)
     data, warehouse = generated
 
     figures = benchmark.baseline("polars_impl", data, warehouse, tmp_path / "polars_impl.duckdb")

@@ -8,23 +8,8 @@ One that grows past the cap before it reports a time did not finish.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
-
-import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
-
-
-@pytest.fixture(scope="module")
-def benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def child(benchmark, report_first: bool) -> list[str]:
