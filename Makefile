@@ -25,8 +25,8 @@ test: setup
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check scripts tests
-	$(BIN)/ruff format --check scripts tests
+	$(BIN)/ruff check scripts tests benchmark
+	$(BIN)/ruff format --check scripts tests benchmark
 
 ## Regenerate the demo seeds (deterministic).
 demo-data: setup

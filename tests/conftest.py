@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmark" / "benchmark.py"
 
 
 @pytest.fixture(scope="session")
 def benchmark():
-    """scripts/benchmark.py as a module (it is a script, not part of the package)."""
+    """benchmark/benchmark.py as a module (it is a script, not part of the installed package)."""
     spec = importlib.util.spec_from_file_location("benchmark", BENCHMARK_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules["benchmark"] = module

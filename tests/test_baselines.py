@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from baselines import duckdb_sql, pandas_impl, polars_impl
+from baselines.compare import compare_with_warehouse, write_marts
 from dbt_project_runner import MARTS, PROJECT_DIR, run_dbt
-from lifecycle.baselines import duckdb_sql, pandas_impl, polars_impl
-from lifecycle.baselines.compare import compare_with_warehouse, write_marts
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, generate, write_table
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
@@ -116,7 +116,7 @@ def test_comparison_reports_each_kind_of_difference(
 def test_benchmark_compares_a_dataframe_build_in_a_process_of_its_own(
     generated: tuple[Path, Path], tmp_path: Path, benchmark: Any
 ) -> None:
-    """scripts/benchmark.py times polars' build in one process, which writes its marts to Parquet
+    """benchmark/benchmark.py times polars' build in one process, which writes its marts to Parquet
     beside the database path, and compares them with the dbt marts in another, then removes them."""
     data, warehouse = generated
 

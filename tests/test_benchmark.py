@@ -1,4 +1,4 @@
-"""scripts/benchmark.py: how runs of one measurement combine, and what a run stopped at the memory cap
+"""benchmark/benchmark.py: how runs of one measurement combine, and what a run stopped at the memory cap
 counts as.
 
 A real child process reports its build time the way an implementation does, then grows past a small

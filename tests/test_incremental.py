@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from baselines.compare import compare_with_warehouse
 from dbt_project_runner import MARTS, run_dbt
-from lifecycle.baselines.compare import compare_with_warehouse
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, Appended, append_day, generate, write_table
 
 BUILD = ["build", "--exclude", "test_type:unit"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from lifecycle.baselines import CHURN_INACTIVITY_DAYS, MARTS
+from . import CHURN_INACTIVITY_DAYS, MARTS
 
 # ISO-8601 text -> UTC timestamp: the cast to timestamptz applies any offset (naive text and bare
 # dates are taken in the session time zone, UTC); going through epoch microseconds avoids a slow

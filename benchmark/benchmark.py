@@ -1,7 +1,10 @@
 """Benchmark: the dbt build of the core marts against hand-written DuckDB SQL, pandas and polars.
 
-    .venv/bin/python scripts/benchmark.py                  # 1M and 10M payments
-    .venv/bin/python scripts/benchmark.py --sizes 1000000 10000000 50000000
+    .venv/bin/python benchmark/benchmark.py                  # 1M and 10M payments
+    .venv/bin/python benchmark/benchmark.py --sizes 1000000 10000000 50000000
+
+The baselines are the `baselines` package beside this script (benchmark/baselines/), kept out of the
+installed `lifecycle` package; the data comes from `lifecycle.generate`.
 
 For each size: generate the payments (Parquet, deterministic), then run each implementation in its own
 process and record its wall time and peak resident memory:
@@ -306,7 +309,7 @@ def run_implementation(kind: str, data: str, database: str, store: str) -> int:
     imports) and report the time and the peak RSS so far; with `store` ("True"), report where the
     marts are for the comparison: the hand-written SQL's DuckDB file, or a folder of Parquet files
     beside it that pandas and polars write theirs to."""
-    implementation = importlib.import_module(f"lifecycle.baselines.{kind}")
+    implementation = importlib.import_module(f"baselines.{kind}")
     started = time.perf_counter()
     if kind == "duckdb_sql":
         implementation.build(Path(data), database=Path(database))
@@ -318,7 +321,7 @@ def run_implementation(kind: str, data: str, database: str, store: str) -> int:
     if store == "True":
         stored = Path(database)
         if kind != "duckdb_sql":
-            from lifecycle.baselines.compare import write_marts
+            from baselines.compare import write_marts
 
             stored = write_marts(marts, stored.with_suffix(".marts"))
         print(RESULT + json.dumps({"stored": str(stored)}), flush=True)
@@ -328,7 +331,7 @@ def run_implementation(kind: str, data: str, database: str, store: str) -> int:
 def run_comparison(stored: str, warehouse: str, spill_directory: str) -> int:
     """Inside its own process: compare the marts in `stored` (a DuckDB file or a folder of Parquet
     files) with `warehouse`, under the benchmark's DuckDB memory limit."""
-    from lifecycle.baselines.compare import compare_with_warehouse
+    from baselines.compare import compare_with_warehouse
 
     differences = compare_with_warehouse(
         Path(stored), Path(warehouse), os.environ.get("LIFECYCLE_MEMORY_LIMIT"), Path(spill_directory)
@@ -651,7 +654,7 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {dt.date.today().isoformat()} on {machine()} with `scripts/benchmark.py`",
+        f"Measured {dt.date.today().isoformat()} on {machine()} with `benchmark/benchmark.py`",
         f"({versions()};",
         f"threads: {os.environ.get('LIFECYCLE_THREADS', 'default')}, DuckDB memory limit: "
         f"{os.environ.get('LIFECYCLE_MEMORY_LIMIT', 'default')}). Input: `lifecycle generate` Parquet,",

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lifecycle.baselines import MARTS
+from . import MARTS
 
 KEYS = {
     "dim_customers": ["customer_id"],

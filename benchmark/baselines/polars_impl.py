@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lifecycle.baselines import CHURN_INACTIVITY_DAYS
+from . import CHURN_INACTIVITY_DAYS
 
 UNITS = 10_000
 CUSTOMER_MONTH_COLUMNS = [

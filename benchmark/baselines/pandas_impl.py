@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lifecycle.baselines import CHURN_INACTIVITY_DAYS
+from . import CHURN_INACTIVITY_DAYS
 
 UNITS = 10_000
 DAY = 86_400
