@@ -392,7 +392,7 @@ class Customer:
 def _customer_type(purchase_count: int) -> str:
     if purchase_count == 0:
         return "prospect"
-    return "new" if purchase_count == 1 else "returning"
+    return "one_time" if purchase_count == 1 else "repeat"
 
 
 def _rows(records: Iterable[dict[str, Any]], mart: str) -> pd.DataFrame:

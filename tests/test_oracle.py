@@ -110,7 +110,7 @@ def test_refund_in_a_later_month() -> None:
     )
     dim = row(marts["dim_customers"], customer_id="a")
     # One purchase; gross 100, refunds -30, net 70; AOV = gross / purchases = 100.
-    assert (dim["purchase_count"], dim["customer_type"]) == (1, "new")
+    assert (dim["purchase_count"], dim["customer_type"]) == (1, "one_time")
     assert (dim["gross_revenue"], dim["refunds"], dim["net_revenue"]) == (D("100"), D("-30"), D("70"))
     assert dim["average_order_value"] == D("100")
     # Mar 15 - Jan 10 = 21 (rest of Jan) + 29 (Feb 2024) + 15 = 65 days; Jan -> Mar = 2 months.
@@ -169,9 +169,9 @@ def test_purchase_order_by_paid_at_then_amount() -> None:
     a = row(marts["dim_customers"], customer_id="a")
     assert a["first_purchase_at"] == pd.Timestamp("2024-05-01 09:00:00")
     assert a["last_purchase_at"] == pd.Timestamp("2024-05-01 10:00:00")
-    assert (a["purchase_count"], a["customer_type"], a["gross_revenue"]) == (3, "returning", D("32"))
+    assert (a["purchase_count"], a["customer_type"], a["gross_revenue"]) == (3, "repeat", D("32"))
     b = row(marts["dim_customers"], customer_id="b")
-    assert (b["purchase_count"], b["customer_type"], b["lifecycle_state"]) == (2, "returning", "new")
+    assert (b["purchase_count"], b["customer_type"], b["lifecycle_state"]) == (2, "repeat", "new")
 
 
 def test_failed_first_payment_then_success_a_month_later() -> None:
@@ -246,7 +246,7 @@ def test_reactivation_after_a_lapse() -> None:
     june = row(marts["fct_revenue_monthly"], month=m(2024, 6))
     assert (june["active_customers"], june["new_customers"], june["returning_customers"]) == (1, 0, 1)
     a = row(marts["dim_customers"], customer_id="a")
-    assert (a["lifecycle_state"], a["is_in_base"], a["customer_type"]) == ("reactivated", True, "returning")
+    assert (a["lifecycle_state"], a["is_in_base"], a["customer_type"]) == ("reactivated", True, "repeat")
     assert_bridge_closes(marts)
 
 

@@ -242,7 +242,7 @@ select
     date_diff('day', customers.last_purchase_date, reporting_window.as_of_date) as days_since_last_purchase,
     date_diff('day', customers.first_purchase_date, reporting_window.as_of_date) as tenure_days,
     date_diff('month', customers.cohort_month, reporting_window.as_of_month) as tenure_months,
-    case customers.purchase_count when 0 then 'prospect' when 1 then 'new' else 'returning' end
+    case customers.purchase_count when 0 then 'prospect' when 1 then 'one_time' else 'repeat' end
         as customer_type,
     coalesce(as_of_month.is_in_base_at_end, false) as is_in_base,
     case

@@ -336,7 +336,7 @@ def _dim_customers(
             "days_since_last_purchase": dim["days_since_last_purchase"],
             "tenure_days": dim["tenure_days"],
             "tenure_months": dim["tenure_months"],
-            "customer_type": np.select([count == 0, count == 1], ["prospect", "new"], "returning"),
+            "customer_type": np.select([count == 0, count == 1], ["prospect", "one_time"], "repeat"),
             "is_in_base": dim["is_in_base"].eq(True),
             "lifecycle_state": dim["lifecycle_state"].fillna("prospect"),
             "as_of_date": _dates(np.full(len(dim), window.as_of_day)),

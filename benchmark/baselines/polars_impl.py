@@ -288,8 +288,8 @@ def _dim_customers(
             pl.when(count == 0)
             .then(pl.lit("prospect"))
             .when(count == 1)
-            .then(pl.lit("new"))
-            .otherwise(pl.lit("returning"))
+            .then(pl.lit("one_time"))
+            .otherwise(pl.lit("repeat"))
             .alias("customer_type"),
             pl.col("is_in_base_at_end").fill_null(False).alias("is_in_base"),
             pl.when(count == 0)

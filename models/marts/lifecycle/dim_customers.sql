@@ -74,8 +74,8 @@ final as (
         {{ dbt.datediff('cohort_month', 'as_of_month', 'month') }} as tenure_months,
         case
             when purchase_count = 0 then 'prospect'
-            when purchase_count = 1 then 'new'
-            else 'returning'
+            when purchase_count = 1 then 'one_time'
+            else 'repeat'
         end as customer_type,
         coalesce(anchor_month is not null and is_in_base_at_end, false) as is_in_base,
         case
