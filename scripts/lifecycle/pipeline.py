@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import inputs
+from lifecycle import inputs, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -94,6 +94,7 @@ class RunRecord:
     dbt: dict = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)
     mart_checksums: dict[str, dict] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
     def finish(self, exit_code: int, message: str | None = None) -> None:
         self.exit_code = exit_code
@@ -112,9 +113,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
     )
-    parser.add_argument(
-        "--as-of", type=_as_of_date, help="as_of_date, YYYY-MM-DD (default: latest payment date)"
-    )
+    settings.add_arguments(parser, run=True)
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model from scratch")
 
 
@@ -122,16 +121,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
     )
-    parser.add_argument(
-        "--as-of", type=_as_of_date, help="as_of_date, YYYY-MM-DD (default: latest payment date)"
-    )
-
-
-def _as_of_date(text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    settings.add_arguments(parser, run=False)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -144,12 +134,18 @@ def check_command(args: argparse.Namespace) -> int:
 
 def _guarded(body, command: str, args: argparse.Namespace) -> int:
     """Run `body` with a record; every failure becomes an exit code and one clear line, not a traceback."""
+    try:
+        chosen = settings.resolve(args)
+    except settings.SettingsError as error:
+        print(f"usage error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     record = RunRecord(
         command=command,
         data_dir=str(args.data_dir.resolve()) if args.data_dir else None,
-        as_of_date=args.as_of,
+        as_of_date=chosen.as_of_date,
         warehouse=str(warehouse_path()),
     )
+    record.settings = {**chosen.to_record(), "dbt_vars": chosen.dbt_vars()}
     try:
         exit_code = body(record)
         record.finish(exit_code)
@@ -312,7 +308,7 @@ def _publish(building: Path, published: Path) -> None:
 def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress, quiet: bool = False) -> bool:
     """One dbt invocation on `database`, its progress streamed; returns success and records the results."""
     target = PROJECT_DIR / "target" / "runs" / record.run_id
-    dbt_vars = {"raw_schema": "raw"}
+    dbt_vars = {**record.settings.get("dbt_vars", {}), "raw_schema": "raw"}
     if record.as_of_date:
         dbt_vars["as_of_date"] = record.as_of_date
     command = [
