@@ -19,6 +19,17 @@ def benchmark():
     return module
 
 
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `dbt build` of the demo seeds (every model, seed, snapshot, unit and data test) into a
+    throw-away DuckDB file, shared by the tests that read the demo warehouse; returns its folder."""
+    from dbt_project_runner import run_dbt
+
+    workdir = tmp_path_factory.mktemp("demo")
+    run_dbt(["build"], workdir)
+    return workdir
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than ~20 seconds")
     config.addinivalue_line("markers", "pipeline: runs the lifecycle command end to end")

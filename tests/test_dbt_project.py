@@ -20,13 +20,6 @@ from dbt_project_runner import MARTS, PROJECT_DIR, DbtFailed, read_marts, read_t
 SEEDS = PROJECT_DIR / "seeds"
 
 
-@pytest.fixture(scope="module")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    run_dbt(["build"], workdir)
-    return workdir
-
-
 def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
     """Counts of run_results statuses per resource type (model, seed, test, unit_test, snapshot)."""
     results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]

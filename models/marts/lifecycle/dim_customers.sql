@@ -69,9 +69,12 @@ final as (
         refunds,
         cast(gross_revenue + refunds as {{ money_type() }}) as net_revenue,
         {{ safe_divide('gross_revenue', 'purchase_count') }} as average_order_value,
-        {{ dbt.datediff('last_purchase_date', 'as_of_date', 'day') }} as days_since_last_purchase,
-        {{ dbt.datediff('first_purchase_date', 'as_of_date', 'day') }} as tenure_days,
-        {{ dbt.datediff('cohort_month', 'as_of_month', 'month') }} as tenure_months,
+        cast({{ dbt.datediff('last_purchase_date', 'as_of_date', 'day') }} as {{ dbt.type_bigint() }})
+            as days_since_last_purchase,
+        cast({{ dbt.datediff('first_purchase_date', 'as_of_date', 'day') }} as {{ dbt.type_bigint() }})
+            as tenure_days,
+        cast({{ dbt.datediff('cohort_month', 'as_of_month', 'month') }} as {{ dbt.type_bigint() }})
+            as tenure_months,
         case
             when purchase_count = 0 then 'prospect'
             when purchase_count = 1 then 'one_time'

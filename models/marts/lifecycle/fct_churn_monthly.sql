@@ -77,16 +77,18 @@ trailing_sums as (
 
 final as (
 
+    {#- sum() of a bigint is a wider type on some engines (HUGEINT on DuckDB, numeric on
+        PostgreSQL): every count in the marts is cast back to bigint, money to money_type(). -#}
     select
         trailing_sums.month,
-        trailing_sums.customers_start,
-        trailing_sums.new_customers,
-        trailing_sums.reactivated_customers,
-        trailing_sums.churned_customers,
-        trailing_sums.customers_end,
+        cast(trailing_sums.customers_start as {{ dbt.type_bigint() }}) as customers_start,
+        cast(trailing_sums.new_customers as {{ dbt.type_bigint() }}) as new_customers,
+        cast(trailing_sums.reactivated_customers as {{ dbt.type_bigint() }}) as reactivated_customers,
+        cast(trailing_sums.churned_customers as {{ dbt.type_bigint() }}) as churned_customers,
+        cast(trailing_sums.customers_end as {{ dbt.type_bigint() }}) as customers_end,
         trailing_sums.churn_rate,
         trailing_sums.retention_rate,
-        trailing_sums.net_revenue,
+        cast(trailing_sums.net_revenue as {{ money_type() }}) as net_revenue,
         trailing_sums.arpu,
         1 / nullif(trailing_sums.churn_rate, 0) as avg_customer_lifetime_months,
         trailing_sums.arpu / nullif(trailing_sums.churn_rate, 0) as ltv,

@@ -43,7 +43,7 @@ final as (
         customer_id,
         month,
         cohort_month,
-        {{ dbt.datediff('cohort_month', 'month', 'month') }} as months_since_first,
+        cast({{ dbt.datediff('cohort_month', 'month', 'month') }} as {{ dbt.type_bigint() }}) as months_since_first,
         case
             when {{ month_last_day('month') }} < as_of_date then {{ month_last_day('month') }}
             else as_of_date

@@ -1,0 +1,151 @@
+"""Every mart column has the type the definitions promise (docs/definitions.md, "Column types").
+
+Counts are BIGINT, money the one decimal of macros/money.sql, rates, ratios and per-customer
+averages DOUBLE, days and months DATE, instants TIMESTAMP. The expected map is written out column by
+column, so adding, dropping or retyping a column fails here until the map (and the docs) follow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from dbt_project_runner import MARTS
+
+COUNT = "BIGINT"
+MONEY = "DECIMAL(18,4)"  # macros/money.sql, default__money_type()
+RATE = "DOUBLE"
+DAY = "DATE"
+INSTANT = "TIMESTAMP"
+TEXT = "VARCHAR"
+FLAG = "BOOLEAN"
+
+EXPECTED: dict[str, dict[str, str]] = {
+    "dim_customers": {
+        "customer_id": TEXT,
+        "has_customer_record": FLAG,
+        "created_at": INSTANT,
+        "country": TEXT,
+        "acquisition_channel": TEXT,
+        "first_purchase_at": INSTANT,
+        "last_purchase_at": INSTANT,
+        "first_purchase_date": DAY,
+        "last_purchase_date": DAY,
+        "cohort_month": DAY,
+        "purchase_count": COUNT,
+        "gross_revenue": MONEY,
+        "refunds": MONEY,
+        "net_revenue": MONEY,
+        "average_order_value": RATE,
+        "days_since_last_purchase": COUNT,
+        "tenure_days": COUNT,
+        "tenure_months": COUNT,
+        "customer_type": TEXT,
+        "is_in_base": FLAG,
+        "lifecycle_state": TEXT,
+        "as_of_date": DAY,
+    },
+    "fct_customer_months": {
+        "customer_id": TEXT,
+        "month": DAY,
+        "cohort_month": DAY,
+        "months_since_first": COUNT,
+        "month_end_date": DAY,
+        "purchases": COUNT,
+        "gross_revenue": MONEY,
+        "refunds": MONEY,
+        "net_revenue": MONEY,
+        "is_active": FLAG,
+        "was_in_base_at_start": FLAG,
+        "is_in_base_at_end": FLAG,
+        "is_new": FLAG,
+        "is_reactivated": FLAG,
+        "is_churned": FLAG,
+        "status": TEXT,
+    },
+    "fct_cohort_retention": {
+        "cohort_month": DAY,
+        "months_since_first": COUNT,
+        "month": DAY,
+        "cohort_size": COUNT,
+        "active_customers": COUNT,
+        "retention_rate": RATE,
+        "customers_in_base": COUNT,
+        "survival_rate": RATE,
+        "net_revenue": MONEY,
+        "cumulative_net_revenue": MONEY,
+        "cumulative_net_revenue_per_customer": RATE,
+        "is_complete": FLAG,
+    },
+    "fct_churn_monthly": {
+        "month": DAY,
+        "customers_start": COUNT,
+        "new_customers": COUNT,
+        "reactivated_customers": COUNT,
+        "churned_customers": COUNT,
+        "customers_end": COUNT,
+        "churn_rate": RATE,
+        "retention_rate": RATE,
+        "net_revenue": MONEY,
+        "arpu": RATE,
+        "avg_customer_lifetime_months": RATE,
+        "ltv": RATE,
+        "churn_rate_trailing_6m": RATE,
+        "arpu_trailing_6m": RATE,
+        "avg_customer_lifetime_months_trailing_6m": RATE,
+        "ltv_trailing_6m": RATE,
+        "is_complete": FLAG,
+    },
+    "fct_revenue_monthly": {
+        "month": DAY,
+        "active_customers": COUNT,
+        "new_customers": COUNT,
+        "returning_customers": COUNT,
+        "purchases": COUNT,
+        "first_purchases": COUNT,
+        "repeat_purchases": COUNT,
+        "gross_revenue": MONEY,
+        "first_purchase_revenue": MONEY,
+        "repeat_purchase_revenue": MONEY,
+        "refunds": MONEY,
+        "net_revenue": MONEY,
+        "average_order_value": RATE,
+        "is_complete": FLAG,
+    },
+}
+
+
+def mart_types(warehouse: Path) -> dict[str, dict[str, str]]:
+    """Column name -> DuckDB type of every column of every mart, in column order."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' order by table_name, ordinal_position"
+        ).fetchall()
+    types: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        types.setdefault(table, {})[column] = data_type
+    return types
+
+
+def test_expected_map_covers_every_mart() -> None:
+    assert sorted(EXPECTED) == sorted(MARTS)
+
+
+def test_every_mart_column_has_its_documented_type(demo_build: Path) -> None:
+    actual = mart_types(demo_build / "warehouse.duckdb")
+    assert sorted(actual) == sorted(MARTS)
+    for mart in MARTS:
+        # Dicts compare names and types; the lists also pin the column order BI tools see.
+        assert actual[mart] == EXPECTED[mart], mart
+        assert list(actual[mart]) == list(EXPECTED[mart]), mart
+
+
+def test_monthly_counts_read_into_pandas_as_integers(demo_build: Path) -> None:
+    """The symptom of issue 16: fct_churn_monthly's HUGEINT counts arrived in pandas as float64."""
+    with duckdb.connect(str(demo_build / "warehouse.duckdb"), read_only=True) as con:
+        for mart in ["fct_churn_monthly", "fct_revenue_monthly"]:
+            counts = [name for name, kind in EXPECTED[mart].items() if kind == COUNT]
+            frame = con.execute(f"select {', '.join(counts)} from marts.{mart}").df()
+            assert {str(dtype) for dtype in frame.dtypes} == {"int64"}, (mart, dict(frame.dtypes))
