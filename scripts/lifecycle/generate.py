@@ -148,7 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help=f"with --append-day: late rows dated {LATE_MONTHS[0]}-{LATE_MONTHS[1]} months back "
-        f"(default {DEFAULT_LATE_SHARE:.0%} of the appended day, at least {MIN_LATE})",
+        f"(default {DEFAULT_LATE_SHARE:.0%}% of the appended day, at least {MIN_LATE})",  # %% is argparse's %
     )
 
 
