@@ -104,9 +104,11 @@ def test_inputs_with_nothing_accepted_fail_the_checks_and_publish_nothing(tmp_pa
         "p2,c1,2024-01-01,ten,USD,succeeded\n"
     )
     warehouse = tmp_path / "warehouse.duckdb"
-    completed = lifecycle(["run", "--data-dir", str(data)], warehouse)
+    # Every row set aside: allowed here, so that the checks after dbt build are what fails.
+    completed = lifecycle(["run", "--data-dir", str(data), "--max-set-aside-share", "1"], warehouse)
     assert completed.returncode == 4, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "not published" in completed.stderr
+    assert "too many rows set aside" not in completed.stderr
     assert not warehouse.exists()
     record = record_of(completed)
     assert record["outcome"] == "failed"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import inputs, settings
+from lifecycle import inputs, set_aside, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -91,6 +91,7 @@ class RunRecord:
     inputs: list[dict] = field(default_factory=list)
     row_counts: list[dict] = field(default_factory=list)
     set_aside_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    set_aside_examples: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
     dbt: dict = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)
     mart_checksums: dict[str, dict] = field(default_factory=dict)
@@ -209,6 +210,7 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             progress.begin("validating inputs and marts (Great Expectations)")
             with duckdb.connect(str(building)) as con:
                 _record_row_counts(con, record, progress)
+                _check_set_aside_share(con, record)
                 checks_ok = _validate(con, record, progress, families=("inputs", "marts"))
                 if not checks_ok:
                     raise PipelineFailure(
@@ -255,6 +257,7 @@ def _check(record: RunRecord) -> int:
         progress.begin("validating accepted rows (Great Expectations)")
         with duckdb.connect(str(database)) as con:
             _record_row_counts(con, record, progress)
+            record.set_aside_examples = set_aside.collect_examples(con, record.set_aside_by_reason)
             checks_ok = _validate(con, record, progress, families=("inputs",))
     _print_input_report(record)
     return EXIT_OK if checks_ok else EXIT_CHECKS_FAILED
@@ -407,6 +410,17 @@ def _record_row_counts(con: duckdb.DuckDBPyConnection, record: RunRecord, progre
             raise PipelineFailure(EXIT_CHECKS_FAILED, f"{row['table']}: rows read != accepted + set aside")
 
 
+def _check_set_aside_share(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Exit 4, before the Great Expectations step, when too much of an input table was set aside."""
+    record.set_aside_examples = set_aside.collect_examples(con, record.set_aside_by_reason)
+    max_share = record.settings.get("max_set_aside_share", settings.DEFAULT_MAX_SET_ASIDE_SHARE)
+    tables = set_aside.over_limit(record.row_counts, max_share)
+    if tables:
+        lines = set_aside.report(tables, record.set_aside_by_reason, record.set_aside_examples, max_share)
+        print("\n".join(lines), file=sys.stderr)
+        raise PipelineFailure(EXIT_CHECKS_FAILED, set_aside.failure_message(tables, max_share))
+
+
 def _validate(
     con: duckdb.DuckDBPyConnection, record: RunRecord, progress: Progress, families: tuple[str, ...]
 ) -> bool:
@@ -513,6 +527,8 @@ def _print_input_report(record: RunRecord) -> None:
         )
         for reason, count in record.set_aside_by_reason.get(row["table"], {}).items():
             print(f"      {reason:<34} {count:>10,}")
+            for example in record.set_aside_examples.get(row["table"], {}).get(reason, []):
+                print(f"          {set_aside.example_line(example)}")
 
 
 def _print_summary(record: RunRecord, published: Path) -> None:
