@@ -308,6 +308,11 @@ def _describe_csv_error(error: duckdb.Error, info: InputFile) -> str:
     causes = ("Expected Number of Columns", "Value with unterminated quote", "Invalid unicode")
     cause = next((line.strip() for line in text.splitlines() if line.strip().startswith(causes)), None)
     if line_match is None:
+        # Mixed CRLF and LF line endings stop DuckDB's strict reader with "The CSV Parser state
+        # machine reached an invalid state" and no line: find the line ourselves.
+        mixed = _first_other_line_ending(info)
+        if mixed is not None:
+            return f"line {mixed}: mixed line endings (CRLF and LF); save the file with one kind"
         return _first_line(error)
     line = _physical_line(info, int(line_match.group(1)))
     return f"line {line}: {cause or _first_line(error)}"
@@ -324,6 +329,31 @@ def _physical_line(info: InputFile, record_line: int) -> int:
                 return start
             start = reader.line_num + 1
     return record_line
+
+
+def _first_other_line_ending(info: InputFile) -> int | None:
+    """The physical line number of the first line that ends differently (CRLF or LF) from the header,
+    or None. Line breaks inside quoted fields are data, not line endings, and are not compared."""
+    quoted = False
+    line = 1
+    header_crlf = None
+    previous = b""
+    with info.readable.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
+            for found in re.finditer(rb'["\n]', chunk):
+                position = found.start()
+                if found.group() == b'"':
+                    quoted = not quoted
+                    continue
+                crlf = (chunk[position - 1 : position] if position else previous) == b"\r"
+                if not quoted:
+                    if header_crlf is None:
+                        header_crlf = crlf
+                    elif crlf != header_crlf:
+                        return line
+                line += 1
+            previous = chunk[-1:]
+    return None
 
 
 def _renumber_lines(con: duckdb.DuckDBPyConnection, relation: str, info: InputFile) -> None:
