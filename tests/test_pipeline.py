@@ -95,7 +95,9 @@ def test_check_validates_without_touching_the_warehouse(tmp_path: Path) -> None:
     assert not warehouse.exists()
 
 
-def test_inputs_with_nothing_accepted_fail_the_checks_and_publish_nothing(tmp_path: Path) -> None:
+def test_inputs_with_nothing_accepted_are_invalid_input_found_by_dbt(tmp_path: Path) -> None:
+    """dbt finds that no payment can be used (macros/input_checks.sql): exit 3, the cause and a fix on
+    screen, not only the failed model's name; nothing is published."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "payments.csv").write_text(
@@ -104,15 +106,18 @@ def test_inputs_with_nothing_accepted_fail_the_checks_and_publish_nothing(tmp_pa
         "p2,c1,2024-01-01,ten,USD,succeeded\n"
     )
     warehouse = tmp_path / "warehouse.duckdb"
-    # Every row set aside: allowed here, so that the checks after dbt build are what fails.
+    # Every row set aside is allowed here, so the set-aside limit (checked after dbt) is not what fails.
     completed = lifecycle(["run", "--data-dir", str(data), "--max-set-aside-share", "1"], warehouse)
-    assert completed.returncode == 4, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert "not published" in completed.stderr
-    assert "too many rows set aside" not in completed.stderr
+    assert completed.returncode == 3, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert (
+        "  quarantine_input_row_counts (error): invalid input: payments: none of the 2 rows read could be "
+        "used; every row was set aside" in completed.stderr
+    )
+    assert "    fix: compare the file with the input contract" in completed.stderr
+    assert "run failed: dbt build failed: quarantine_input_row_counts (error)" in completed.stderr
     assert not warehouse.exists()
     record = record_of(completed)
-    assert record["outcome"] == "failed"
-    assert record["set_aside_by_reason"]["payments"] == {"invalid_amount": 1, "invalid_paid_at": 1}
+    assert record["outcome"] == "failed" and record["exit_code"] == 3
 
 
 def test_killed_run_leaves_the_published_warehouse_intact(

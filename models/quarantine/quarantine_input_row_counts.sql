@@ -1,4 +1,4 @@
-{{ config(alias='input_row_counts') }}
+{{ config(alias='input_row_counts', post_hook="{{ fail_when_no_payment_accepted() }}") }}
 {#- For every input table: rows read = rows accepted + rows set aside. The payment rows read are
     counted in the input itself, the accepted ones in the customer-month sums and the set-aside ones
     in quarantine, so the check holds only if no row was lost or counted twice on the way; customer

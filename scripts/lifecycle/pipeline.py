@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import inputs, set_aside, settings
+from lifecycle import dbt_failures, inputs, set_aside, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -205,7 +205,7 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             )
 
             if not dbt_ok:
-                raise PipelineFailure(_dbt_failure_exit_code(record), _dbt_failure_line(record))
+                _raise_dbt_failure(record)
 
             progress.begin("validating inputs and marts (Great Expectations)")
             with duckdb.connect(str(building)) as con:
@@ -253,7 +253,7 @@ def _check(record: RunRecord) -> int:
             quiet=True,
         )
         if not dbt_ok:
-            raise PipelineFailure(EXIT_INTERNAL_ERROR, _dbt_failure_line(record))
+            _raise_dbt_failure(record)
         progress.begin("validating accepted rows (Great Expectations)")
         with duckdb.connect(str(database)) as con:
             _record_row_counts(con, record, progress)
@@ -342,7 +342,7 @@ def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress,
     record.dbt["command"] = " ".join(args)
     record.dbt["exit_code"] = process.returncode
     if process.returncode != 0 and not record.dbt.get("failures"):
-        record.dbt["failures"] = [{"node": "dbt", "status": "error", "message": " | ".join(tail[-12:])}]
+        record.dbt["failures"] = [{"node": "dbt", "status": "error", "message": "\n".join(tail[-12:])}]
     return process.returncode == 0
 
 
@@ -361,19 +361,19 @@ def _dbt_results(path: Path) -> dict:
                 {
                     "node": result["unique_id"],
                     "status": result["status"],
-                    "message": (result.get("message") or "")[:500],
+                    "message": (result.get("message") or "")[:2000],
                 }
             )
     return {"counts": counts, "failures": failures}
 
 
-def _dbt_failure_exit_code(record: RunRecord) -> int:
-    """A failed test is a failed check (4); a model, seed or snapshot that could not build is an
-    internal error (1)."""
+def _raise_dbt_failure(record: RunRecord) -> None:
+    """Say on screen, for each failed node, its name, the cause and a fix where one is known; stop with
+    the exit code the failures mean: invalid input (3), a bad setting (2), failed tests only (4), else
+    an internal error (1). lifecycle.dbt_failures has the rules."""
     failures = record.dbt.get("failures", [])
-    if failures and all(failure["node"].startswith(("test.", "unit_test.")) for failure in failures):
-        return EXIT_CHECKS_FAILED
-    return EXIT_INTERNAL_ERROR
+    print("\n".join(dbt_failures.explain(failures, record.run_id)), file=sys.stderr)
+    raise PipelineFailure(dbt_failures.exit_code(failures), _dbt_failure_line(record))
 
 
 def _dbt_failure_line(record: RunRecord) -> str:
