@@ -66,14 +66,19 @@
         {%- set line_expression = "file_row_number + 1" -%}
     {%- endif -%}
     {%- set found_columns = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | map('lower') | reject('in', ['__source_file', 'file_row_number']) | list -%}
+    {#- The input mapping's `columns`: a contract column read from the export's column. -#}
+    {%- set source_columns = {} -%}
+    {%- for column in columns -%}
+        {%- do source_columns.update({column: customer_lifecycle.mapped_column_name(name, column)}) -%}
+    {%- endfor -%}
     {%- set missing = [] -%}
-    {%- for column in required_columns if column not in found_columns -%}
-        {%- do missing.append(column) -%}
+    {%- for column in required_columns if source_columns.get(column, column) not in found_columns -%}
+        {%- do missing.append(column if source_columns[column] == column else column ~ ' (mapped to ' ~ source_columns[column] ~ ')') -%}
     {%- endfor -%}
     {%- if missing -%}
         {{ exceptions.raise_compiler_error(files[0] ~ ": missing column(s) " ~ missing | join(', ') ~ "; expected " ~ required_columns | join(', ') ~ "; found " ~ found_columns | join(', ')) }}
     {%- endif -%}
-    (select {% for column in columns %}{% if column in found_columns %}cast({{ adapter.quote(column) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, cast({{ line_expression }} as bigint) as source_line from {{ reader }}) as raw_rows
+    (select {% for column in columns %}{% if source_columns[column] in found_columns %}cast({{ adapter.quote(source_columns[column]) }} as varchar){% else %}cast(null as varchar){% endif %} as {{ column }}, {% endfor %}__source_file as source_file, cast({{ line_expression }} as bigint) as source_line from {{ reader }}) as raw_rows
 {%- endmacro %}
 
 {#- A row number in the order the rows are stored (no ORDER BY of its own). -#}

@@ -23,7 +23,7 @@ parsed as (
         source_file,
         source_line,
         {{ customer_id }} as customer_id,
-        {{ parse_timestamp_utc('created_at') }} as created_at,
+        {{ customer_lifecycle.mapped_timestamp_utc('created_at', customer_lifecycle.input_mapping_for('customers')) }} as created_at,
         {{ customer_lifecycle.trimmed_text('created_at') }} is not null as has_created_at_text,
         nullif(upper(trim(country)), '') as country,
         nullif(lower(trim(acquisition_channel)), '') as acquisition_channel

@@ -6,6 +6,7 @@
 {% macro staged_payments(after_line=none) -%}
 {%- set raw_columns = ['payment_id', 'customer_id', 'paid_at', 'amount', 'currency', 'status'] -%}
 {%- set payment_id = customer_lifecycle.trimmed_text('payment_id') -%}
+{%- set input_mapping = customer_lifecycle.input_mapping_for('payments') -%}
 with
 
 duplicates as (
@@ -30,10 +31,10 @@ parsed as (
         status as raw_status,
         {{ payment_id }} as payment_id,
         {{ customer_lifecycle.trimmed_text('customer_id') }} as customer_id,
-        {{ parse_timestamp_utc('paid_at') }} as paid_at,
-        {{ parse_money('amount') }} as amount,
+        {{ customer_lifecycle.mapped_timestamp_utc('paid_at', input_mapping) }} as paid_at,
+        {{ customer_lifecycle.mapped_amount('amount', 'status', input_mapping) }} as amount,
         upper(trim(currency)) as currency,
-        lower(trim(status)) as status
+        {{ customer_lifecycle.mapped_status('status', input_mapping) }} as status
     from {{ raw_table('payments', raw_columns) }}
     {%- if after_line is not none %}
     where source_line > {{ after_line }}

@@ -108,9 +108,10 @@ def discover(data_dir: Path | None) -> dict[str, Path]:
     return found
 
 
-def inspect(table: InputTable, path: Path, scratch: Path) -> InputFile:
+def inspect(table: InputTable, path: Path, scratch: Path, renames: dict[str, str] | None = None) -> InputFile:
     """File-level checks: readable, not empty, known encoding, required columns present. A UTF-16 file
-    is copied to `scratch` as UTF-8 for reading."""
+    is copied to `scratch` as UTF-8 for reading. `renames` (the input mapping's `columns`) names the
+    export column a contract column is read from."""
     if not path.is_file():
         raise InputFileError(f"{path}: missing required file")
     size = path.stat().st_size
@@ -118,9 +119,9 @@ def inspect(table: InputTable, path: Path, scratch: Path) -> InputFile:
         raise InputFileError(f"{path}: empty file (0 bytes)")
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
     if fmt == "parquet":
-        info = _inspect_parquet(table, path)
+        info = _inspect_parquet(table, path, renames or {})
     else:
-        info = _inspect_csv(table, path, scratch)
+        info = _inspect_csv(table, path, scratch, renames or {})
     info.size_bytes = size
     return info
 
@@ -180,24 +181,33 @@ def _read_header(path: Path) -> tuple[str, list[str]]:
     return delimiter, names
 
 
-def _map_columns(table: InputTable, path: Path, found: list[str]) -> dict[str, str]:
-    """Contract column -> column in the file (names compared trimmed and case-insensitively)."""
+def _map_columns(
+    table: InputTable, path: Path, found: list[str], renames: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Contract column -> column in the file (names compared trimmed and case-insensitively); a
+    renamed column (`renames`, from the input mapping) is looked up by the export's name."""
+    renames = renames or {}
+    wanted = {column: renames.get(column, column).strip().lower() for column in table.columns}
     by_key = {}
     for name in found:
         key = name.strip().lower()
         if key in by_key:
             raise InputFileError(f"{path}: column {key} appears twice in the header")
         by_key[key] = name
-    missing = [column for column in table.required_columns if column not in by_key]
+    missing = [column for column in table.required_columns if wanted[column] not in by_key]
     if missing:
+
+        def named(column: str) -> str:
+            return f"{column} (mapped to {renames[column]!r})" if column in renames else column
+
         raise InputFileError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(table.columns)}; "
-            f"found {', '.join(name.strip() for name in found)}"
+            f"{path}: missing column(s) {', '.join(map(named, missing))}; expected "
+            f"{', '.join(map(named, table.columns))}; found {', '.join(name.strip() for name in found)}"
         )
-    return {column: by_key[column] for column in table.columns if column in by_key}
+    return {column: by_key[wanted[column]] for column in table.columns if wanted[column] in by_key}
 
 
-def _inspect_csv(table: InputTable, path: Path, scratch: Path) -> InputFile:
+def _inspect_csv(table: InputTable, path: Path, scratch: Path, renames: dict[str, str]) -> InputFile:
     encoding, lines, sha256 = _scan_text(path)
     read_path = None
     if encoding == "utf-16":
@@ -208,7 +218,7 @@ def _inspect_csv(table: InputTable, path: Path, scratch: Path) -> InputFile:
         ):
             shutil.copyfileobj(source, copy)
     delimiter, names = _read_header(read_path or path)
-    column_map = _map_columns(table, path, names)
+    column_map = _map_columns(table, path, names, renames)
     return InputFile(
         read_path=read_path,
         table=table.name,
@@ -224,7 +234,7 @@ def _inspect_csv(table: InputTable, path: Path, scratch: Path) -> InputFile:
     )
 
 
-def _inspect_parquet(table: InputTable, path: Path) -> InputFile:
+def _inspect_parquet(table: InputTable, path: Path, renames: dict[str, str]) -> InputFile:
     try:
         with duckdb.connect() as con:
             described = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
@@ -232,7 +242,7 @@ def _inspect_parquet(table: InputTable, path: Path) -> InputFile:
             con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
     except duckdb.Error as error:
         raise InputFileError(f"{path}: unreadable Parquet file ({_first_line(error)})") from None
-    column_map = _map_columns(table, path, names)
+    column_map = _map_columns(table, path, names, renames)
     return InputFile(
         table=table.name,
         path=path,

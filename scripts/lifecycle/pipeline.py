@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import dbt_failures, inputs, set_aside, settings
+from lifecycle import dbt_failures, inputs, mapping, set_aside, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -89,6 +89,7 @@ class RunRecord:
     exit_code: int | None = None
     message: str | None = None
     inputs: list[dict] = field(default_factory=list)
+    mapping: dict = field(default_factory=dict)
     row_counts: list[dict] = field(default_factory=list)
     set_aside_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
     set_aside_examples: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
@@ -114,6 +115,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
     )
+    mapping.add_argument(parser)
     settings.add_arguments(parser, run=True)
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model from scratch")
 
@@ -122,6 +124,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="folder with payments.csv|parquet (default: the demo data)"
     )
+    mapping.add_argument(parser)
     settings.add_arguments(parser, run=False)
 
 
@@ -146,6 +149,7 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
         as_of_date=chosen.as_of_date,
         warehouse=str(warehouse_path()),
     )
+    record.mapping = mapping.requested(args)
     record.settings = {**chosen.to_record(), "dbt_vars": chosen.dbt_vars()}
     try:
         exit_code = body(record)
@@ -267,7 +271,11 @@ def _inspect_inputs(record: RunRecord, progress: Progress, scratch: Path) -> dic
     data_dir = Path(record.data_dir) if record.data_dir else None
     located = inputs.discover(data_dir)
     tables = {table.name: table for table in inputs.INPUT_TABLES}
-    files = {name: inputs.inspect(tables[name], path, scratch) for name, path in located.items()}
+    chosen = mapping.apply(record.mapping, data_dir, progress.info)
+    files = {
+        name: inputs.inspect(tables[name], path, scratch, chosen.renames(name) if chosen else None)
+        for name, path in located.items()
+    }
     for info in files.values():
         progress.info(f"{info.table}: {info.path} ({info.format}, {info.size_bytes:,} bytes) ok")
     return files
@@ -324,7 +332,7 @@ def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress,
         "--target-path",
         str(target),
         "--vars",
-        json.dumps(dbt_vars),
+        json.dumps({**dbt_vars, **mapping.dbt_vars(record.mapping)}),
     ]
     env = {**os.environ, "LIFECYCLE_DUCKDB_PATH": str(database), "DO_NOT_TRACK": "1"}
     tail: list[str] = []

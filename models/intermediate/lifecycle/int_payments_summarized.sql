@@ -16,7 +16,7 @@
     customers' windows and replaces their rows; new set-aside rows are added. Built with another
     reporting_timezone or as_of_date var, it rebuilds itself whole. An input that is not the earlier
     one with rows appended stops the run (rebuild with --full-refresh). -#}
-{%- set setting_vars = ['reporting_timezone', 'as_of_date'] -%}
+{%- set setting_vars = ['reporting_timezone', 'as_of_date', 'input_mapping'] -%}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='delete+insert',
