@@ -11,6 +11,11 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
+# The benchmark's bookkeeping: left out of the quick loop (`make test-fast`) with the benchmark.
+pytestmark = pytest.mark.slow
+
 
 def child(benchmark, report_first: bool) -> list[str]:
     """A Python process that (optionally) reports a 12.5 s build at 150 MB, then holds 400 MB."""

@@ -67,6 +67,7 @@ def test_demo_marts_reconcile_with_the_seed_files(demo_build: Path) -> None:
     assert len(churn) == 34  # Jan 2023 .. Oct 2025
 
 
+@pytest.mark.slow
 def test_snapshot_versions_are_stamped_with_as_of_date(tmp_path: Path) -> None:
     """Two builds at successive as_of dates: changed customers get a second version from the later date."""
     run_dbt(["build", "--exclude", "test_type:unit"], tmp_path, vars={"as_of_date": "2025-06-30"})
@@ -106,6 +107,7 @@ def demo_as_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_raw_data_dir_builds_the_same_marts_as_the_seeds(
     demo_build: Path, demo_as_files: dict[str, Path], tmp_path: Path, fmt: str
@@ -120,6 +122,7 @@ def test_raw_data_dir_builds_the_same_marts_as_the_seeds(
         pd.testing.assert_frame_equal(actual, expected, check_exact=True, obj=mart)
 
 
+@pytest.mark.slow
 def test_raw_data_dir_without_customers_derives_them_from_payments(
     demo_as_files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -135,6 +138,7 @@ def test_raw_data_dir_without_customers_derives_them_from_payments(
     assert dim["cohort_month"].notna().sum() == 2_923
 
 
+@pytest.mark.slow
 def test_raw_data_dir_reading_parquet_with_typed_columns(tmp_path: Path) -> None:
     """A Parquet export with real types (timestamp with time zone, double) reads like text would."""
     data = tmp_path / "data"

@@ -217,6 +217,7 @@ def test_contract(n: int, seed: int, start: dt.date, end: dt.date) -> None:
     ).all()
 
 
+@pytest.mark.slow
 def test_one_million_payments() -> None:
     began = time.perf_counter()
     payments, customers = generate(1_000_000, 1, dt.date(2023, 1, 1), dt.date(2025, 12, 31))

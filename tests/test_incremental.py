@@ -23,6 +23,9 @@ from dbt_project_runner import MARTS, run_dbt
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, Appended, append_day, generate, write_table
 
 BUILD = ["build", "--exclude", "test_type:unit"]
+
+# A dozen dbt builds on generated data.
+pytestmark = pytest.mark.slow
 SUMMARIZED = "intermediate.int_payments_summarized"
 QUARANTINE = ["quarantine.payments", "quarantine.customers", "quarantine.input_row_counts"]
 # Bookkeeping that differs between an incremental and a full build by design: which run wrote a row.
@@ -229,28 +232,6 @@ def test_a_changed_as_of_date_or_time_zone_rebuilds_to_the_full_builds(tmp_path:
                     ),
                 )
             ]
-
-
-def test_a_rewritten_input_asks_for_a_full_refresh(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    write_generated(data)
-    workdir = tmp_path / "dbt"
-    run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
-    payments = pq.read_table(data / "payments.parquet")
-    write_table(payments.slice(0, payments.num_rows - 10), data / "payments.parquet", "parquet")
-    with pytest.raises(
-        AssertionError, match=r"payments: the input is not the earlier input with rows appended"
-    ):
-        run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
-    run_dbt([*BUILD, "--full-refresh"], workdir, vars={"raw_data_dir": str(data)})
-    assert load_batches(workdir) == {1: payments.num_rows - 10}
-    customers = pq.read_table(data / "customers.parquet")
-    write_table(customers.slice(0, customers.num_rows - 10), data / "customers.parquet", "parquet")
-    with pytest.raises(
-        AssertionError, match=r"customers: the input is not the earlier input with rows appended"
-    ):
-        run_dbt(BUILD, workdir, vars={"raw_data_dir": str(data)})
 
 
 def test_a_new_row_with_an_old_id_is_a_duplicate_of_it(tmp_path: Path) -> None:

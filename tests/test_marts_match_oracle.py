@@ -295,7 +295,7 @@ def raw_cases(draw: st.DrawFn) -> RawCase:
     )
 
 
-@pytest.mark.slow
+# Not marked slow: ORACLE_EXAMPLES sizes it (`make test-fast` runs 3 examples, `make test` 12).
 @settings(
     max_examples=EXAMPLES,
     phases=PHASES,
