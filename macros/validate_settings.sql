@@ -5,6 +5,8 @@
       as_of_date             unset, or a real date YYYY-MM-DD from 1970-01-01 to 2100-12-31
       reporting_timezone     a plain zone name such as UTC or Europe/Berlin (letters, digits, _ + - and
                              up to two slashes); DuckDB itself then says whether it knows the zone
+      raw_data_dir           no glob characters (* ? [ ] { }): macros/raw_table.sql finds and reads the
+                             files with DuckDB's glob() and read_csv(), which would expand them
     The messages start with "invalid setting:", which `lifecycle run` reports as a usage error. -#}
 {% macro validate_settings() -%}
     {%- set re = modules.re -%}
@@ -32,6 +34,12 @@
                 "invalid setting: as_of_date = " ~ as_of_text ~ " is not allowed; give a date YYYY-MM-DD from 1970-01-01 to 2100-12-31"
             ) }}
         {%- endif -%}
+    {%- endif -%}
+    {%- set raw_data_dir = var('raw_data_dir', none) -%}
+    {%- if raw_data_dir is not none and re.search('[*?\\[\\]{}]', raw_data_dir | string) -%}
+        {{ exceptions.raise_compiler_error(
+            "invalid setting: raw_data_dir = " ~ raw_data_dir ~ " contains a glob character (* ? [ ] { }), which DuckDB would expand and read other files; rename the folder or point raw_data_dir at a symlink to it without them"
+        ) }}
     {%- endif -%}
     {%- set zone = var('reporting_timezone', 'UTC') | string -%}
     {%- if not re.fullmatch('[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}', zone) -%}

@@ -13,6 +13,9 @@ import hashlib
 import io
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,8 @@ DEMO_FILES = {
 }
 DELIMITERS = (",", ";", "\t", "|")
 SCAN_CHUNK = 1 << 22
+# DuckDB's readers expand these as a glob pattern: `data[1]/payments.csv` would read data1/payments.csv.
+GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
 
 
 class InputFileError(Exception):
@@ -123,7 +128,27 @@ def inspect(table: InputTable, path: Path, scratch: Path, renames: dict[str, str
     else:
         info = _inspect_csv(table, path, scratch, renames or {})
     info.size_bytes = size
+    if info.read_path is None and GLOB_CHARACTERS.search(str(path)):
+        info.read_path = _plain_link(path, scratch / f"{table.name}.{fmt}")
     return info
+
+
+def _plain_link(path: Path, link: Path) -> Path:
+    """A symlink with a plain name to `path`, whose name DuckDB would take as a glob pattern: DuckDB
+    then reads exactly the file inspected and checksummed here (Python's open() expands nothing)."""
+    link.unlink(missing_ok=True)
+    link.symlink_to(path.resolve())
+    return link
+
+
+@contextmanager
+def _exactly(path: Path) -> Iterator[Path]:
+    """`path`, or a symlink to it with a plain name while it is read, when its name has glob characters."""
+    if not GLOB_CHARACTERS.search(str(path)):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="lifecycle-input-") as scratch:
+        yield _plain_link(path, Path(scratch) / f"input{path.suffix.lower()}")
 
 
 def _sha256(path: Path) -> str:
@@ -236,10 +261,10 @@ def _inspect_csv(table: InputTable, path: Path, scratch: Path, renames: dict[str
 
 def _inspect_parquet(table: InputTable, path: Path, renames: dict[str, str]) -> InputFile:
     try:
-        with duckdb.connect() as con:
-            described = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+        with duckdb.connect() as con, _exactly(path) as readable:
+            described = con.execute("describe select * from read_parquet(?)", [str(readable)]).fetchall()
             names = [row[0] for row in described]
-            con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
+            con.execute("select count(*) from read_parquet(?)", [str(readable)]).fetchone()
     except duckdb.Error as error:
         raise InputFileError(f"{path}: unreadable Parquet file ({_first_line(error)})") from None
     column_map = _map_columns(table, path, names, renames)

@@ -42,6 +42,9 @@ MARTS = [
     "fct_churn_monthly",
     "fct_revenue_monthly",
 ]
+# The DuckDB output of profiles.yml the pipeline builds with, whatever LIFECYCLE_TARGET says (plain dbt's
+# default target): the pipeline builds and publishes DuckDB files only.
+PIPELINE_TARGET = "prod"
 DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) (START|OK|PASS|FAIL|ERROR|WARN|SKIP|NO-OP)\b")
 
 
@@ -140,6 +143,8 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
     """Run `body` with a record; every failure becomes an exit code and one clear line, not a traceback."""
     try:
         chosen = settings.resolve(args)
+        if command == "run":
+            settings.check_warehouse_file(warehouse_path())
     except settings.SettingsError as error:
         print(f"usage error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -329,6 +334,8 @@ def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress,
         str(PROJECT_DIR),
         "--profiles-dir",
         str(PROJECT_DIR),
+        "--target",
+        PIPELINE_TARGET,
         "--target-path",
         str(target),
         "--vars",

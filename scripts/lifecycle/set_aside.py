@@ -89,7 +89,7 @@ def report(
             f"({row['share']:.1%})"
         )
         for reason, count in list(set_aside_by_reason.get(table, {}).items())[:TOP_REASONS]:
-            lines.append(f"    {reason}: {count:,} rows, e.g.")
+            lines.append(f"    {reason}: {count:,} row{'' if count == 1 else 's'}, e.g.")
             for example in examples.get(table, {}).get(reason, []):
                 lines.append(f"      {example_line(example)}")
     return lines

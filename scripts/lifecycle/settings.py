@@ -17,6 +17,7 @@ import os
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -232,3 +233,20 @@ def project_var_defaults() -> dict:
     except (OSError, yaml.YAMLError):
         return {}
     return dict(project.get("vars") or {})
+
+
+def check_warehouse_file(path: Path) -> None:
+    """Refuse a warehouse path that holds something other than a DuckDB database (a CSV, say), before
+    anything opens it: DuckDB would fail on it, or a mistyped path would be overwritten by the publish.
+    A missing or empty file is fine; a DuckDB file has the magic bytes DUCK at offset 8."""
+    if path.is_dir():
+        raise SettingsError(f"LIFECYCLE_DUCKDB_PATH: {path} is a directory; give the path of a .duckdb file")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        header = handle.read(12)
+    if header[8:12] != b"DUCK":
+        raise SettingsError(
+            f"LIFECYCLE_DUCKDB_PATH: {path} is not a DuckDB database (no DUCK at byte 8) and was left "
+            "untouched; point LIFECYCLE_DUCKDB_PATH at a DuckDB file or at a new path"
+        )
