@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import dbt_failures, inputs, mapping, set_aside, settings
+from lifecycle import appended, dbt_failures, inputs, mapping, set_aside, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -99,6 +99,7 @@ class RunRecord:
     dbt: dict = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)
     mart_checksums: dict[str, dict] = field(default_factory=dict)
+    rebuilt_whole: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
 
     def finish(self, exit_code: int, message: str | None = None) -> None:
@@ -198,20 +199,36 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
         progress.begin("loading raw tables into a new build of the warehouse")
         _remove(building)
         building.parent.mkdir()
-        if published.exists() and not full_refresh:
+        rebuild = []
+        if _set_aside_stale_wal(published, record.run_id):
+            rebuild.append(
+                f"{published.name}.wal was left by a writer that did not finish (not a lifecycle run); "
+                "set aside as .wal.stale-" + record.run_id
+            )
+        if published.exists():
+            # Even a full refresh builds on a copy: the lifecycle-state history and the run records
+            # are kept (dbt never rebuilds a snapshot; ops.* is the pipeline's own).
             shutil.copyfile(published, building)
         try:
             with duckdb.connect(str(building)) as con:
+                previous = appended.previous_reads(con)
                 inputs.load(con, files)
                 inputs.check_single_currency(con, files)
+                read_now, changes = appended.compare(con, previous)
             record.inputs = [info.to_dict() for info in files.values()]
             for info in files.values():
                 progress.info(f"{info.table}: {info.rows:,} rows from {info.path}")
+            rebuild += [f"{change}: not the earlier input with rows appended" for change in changes]
+            if full_refresh:
+                rebuild.append("--full-refresh")
+            for reason in rebuild:
+                progress.info(f"rebuilding the models whole: {reason}")
+            if rebuild and published.exists():
+                progress.info("(the lifecycle-state history and the run records are kept)")
+            record.rebuilt_whole = rebuild
 
             progress.begin("dbt build (models, snapshot, unit and data tests)")
-            dbt_ok = _dbt(
-                ["build", *(["--full-refresh"] if full_refresh else [])], building, record, progress
-            )
+            dbt_ok = _dbt(["build", *(["--full-refresh"] if rebuild else [])], building, record, progress)
 
             if not dbt_ok:
                 _raise_dbt_failure(record)
@@ -230,8 +247,9 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             progress.begin("publishing")
             record.finish(EXIT_OK)
             with duckdb.connect(str(building)) as con:
+                appended.store(con, read_now)
                 _append_run_records(con, record)
-            _publish(building, published)
+            _publish(building, published, record.run_id)
             progress.info(f"published {published}")
         finally:
             _remove(building)
@@ -304,10 +322,36 @@ def _remove(building: Path) -> None:
     shutil.rmtree(building.parent, ignore_errors=True)
 
 
-def _publish(building: Path, published: Path) -> None:
-    """Swap the new file in with one atomic rename; readers of the old file keep their snapshot."""
+def _set_aside_stale_wal(published: Path, run_id: str) -> bool:
+    """A `<warehouse>.wal` beside the published file was left by another writer (a plain `dbt build`
+    into the same path, killed): DuckDB would replay it onto whatever file has that name, including
+    the one this run publishes. Set it aside (renamed, not deleted); refuse while that writer is
+    still running (it holds DuckDB's write lock on the file). True when one was set aside."""
+    wal = published.with_name(published.name + ".wal")
+    if not wal.exists():
+        return False
+    if published.exists():
+        with published.open("rb") as handle:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                raise PipelineFailure(
+                    EXIT_INTERNAL_ERROR,
+                    f"another program is writing {published} (it holds DuckDB's write lock); let it "
+                    "finish or stop it, then run again (plain dbt writes the dev target, not this file)",
+                ) from None
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+    os.replace(wal, wal.with_name(f"{wal.name}.stale-{run_id}"))
+    return True
+
+
+def _publish(building: Path, published: Path, run_id: str) -> None:
+    """Swap the new file in with one atomic rename; readers of the old file keep their snapshot. A
+    write-ahead log beside the published name is set aside first, so DuckDB never replays it onto
+    the new file."""
     if building.with_name(building.name + ".wal").exists():
         raise PipelineFailure(EXIT_INTERNAL_ERROR, f"{building} was not checkpointed; not publishing")
+    _set_aside_stale_wal(published, run_id)
     with building.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(building, published)

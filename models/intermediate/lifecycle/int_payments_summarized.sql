@@ -14,15 +14,16 @@
     Incremental (inputs are append-only): a run types only the input rows past the last line it read,
     sums them, merges them into the stored months of their customers (however old), recomputes those
     customers' windows and replaces their rows; new set-aside rows are added. Built with another
-    reporting_timezone or as_of_date var, it rebuilds itself whole. An input that is not the earlier
-    one with rows appended stops the run (rebuild with --full-refresh). -#}
+    reporting_timezone, as_of_date or input_mapping var, or from an input that is not the earlier one
+    with rows appended (a re-export in another order, another source), it rebuilds itself whole and
+    the run says so in one line. -#}
 {%- set setting_vars = ['reporting_timezone', 'as_of_date', 'input_mapping'] -%}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',
-    pre_hook="{{ customer_lifecycle.rebuild_if_settings_changed(" ~ setting_vars ~ ") }}"
+    pre_hook="{{ customer_lifecycle.empty_payments_if_rebuilding(" ~ setting_vars ~ ") }}"
 ) }}
 -- depends_on: {{ ref('stg_billing__payments') }}
 {#- An incremental run reads the input itself (staged_payments): -#}

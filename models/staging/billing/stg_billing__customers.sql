@@ -3,18 +3,20 @@
     whole every run (int_customers_unioned and quarantine.customers), which then need not type them
     again. Incremental (inputs are append-only): a run types and adds the rows past the last line it
     stored (`load_batch` numbers the runs); an input that is not the earlier one with rows appended
-    stops the run (rebuild with --full-refresh). The rows keep the input_mapping var they were typed
+    is typed again whole, and the run says so. The rows keep the input_mapping var they were typed
     with (`build_settings`); another one empties the table first, so every row is typed again. -#}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ customer_lifecycle.rebuild_customers_if_mapping_changed() }}"
+    pre_hook=[
+        "{{ customer_lifecycle.rebuild_customers_if_mapping_changed() }}",
+        "{{ customer_lifecycle.empty_customers_if_rebuilding() }}"
+    ]
 ) }}
-{%- set loaded = customer_lifecycle.customers_read_so_far()
-    if is_incremental() and not customer_lifecycle.customers_mapping_changed() else none %}
+{%- set loaded = customer_lifecycle.customers_read_so_far() %}
 select
     *,
-    {{ loaded.next_batch if loaded is not none else 1 }} as load_batch,
+    {{ loaded.next_batch }} as load_batch,
     cast({{ customer_lifecycle.fingerprint(customer_lifecycle.build_settings(['input_mapping'])) }} as {{ dbt.type_bigint() }}) as build_settings
-from ({{ customer_lifecycle.staged_customers(after_line=loaded.last_line if loaded is not none else none) }}) as staged
+from ({{ customer_lifecycle.staged_customers(after_line=loaded.last_line) }}) as staged
