@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle import appended, dbt_failures, inputs, mapping, set_aside, settings
+from lifecycle import appended, dbt_failures, history, inputs, mapping, set_aside, settings
 from lifecycle.paths import DBT_EXECUTABLE, PROJECT_DIR, warehouse_path
 
 EXIT_OK = 0
@@ -179,6 +179,7 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
         record.finish(EXIT_INTERNAL_ERROR, f"{type(error).__name__}: {error}")
     if command == "run":
         path = _write_record_file(record)
+        history.prune(record.warehouse, record.settings.get("keep_runs", settings.DEFAULT_KEEP_RUNS))
         print(f"run record: {path}")
     return record.exit_code
 
@@ -193,6 +194,10 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
     # refer to it, so the build must carry the published name to keep its views valid after the swap.
     building = published.parent / f".{published.name}.building" / published.name
     with _exclusive_lock(published), tempfile.TemporaryDirectory(prefix="lifecycle-run-") as scratch:
+        # Holding the lock: a "running" record of this warehouse is of a run that died.
+        for run_id in history.mark_killed(record.warehouse, record.run_id):
+            progress.info(f"run {run_id} did not finish (killed or crashed); recorded as killed")
+        history.write(record.to_dict())
         progress.begin("checking input files")
         files = _inspect_inputs(record, progress, Path(scratch))
 

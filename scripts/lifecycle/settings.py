@@ -29,6 +29,8 @@ CHURN_DAYS_MIN = 1
 CHURN_DAYS_MAX = 3650
 DEFAULT_MAX_SET_ASIDE_SHARE = 0.1
 MAX_SET_ASIDE_ENV = "LIFECYCLE_MAX_SET_ASIDE_SHARE"
+KEEP_RUNS_ENV = "LIFECYCLE_KEEP_RUNS"
+DEFAULT_KEEP_RUNS = 50
 # Vars the pipeline sets itself: it loads the files into schema `raw` and points dbt at it.
 PIPELINE_VARS = ("raw_data_dir", "raw_schema")
 # Named options and the dbt var each one sets.
@@ -54,6 +56,7 @@ class Settings:
     reporting_timezone: str | None = None
     extra_vars: dict = field(default_factory=dict)
     max_set_aside_share: float = DEFAULT_MAX_SET_ASIDE_SHARE
+    keep_runs: int = DEFAULT_KEEP_RUNS
 
     def dbt_vars(self) -> dict:
         """The vars given to dbt: the pass-through ones and those set explicitly (dbt's defaults in
@@ -76,7 +79,12 @@ class Settings:
                 ("reporting_timezone", self.reporting_timezone),
             )
         }
-        return {**effective, "vars": self.extra_vars, "max_set_aside_share": self.max_set_aside_share}
+        return {
+            **effective,
+            "vars": self.extra_vars,
+            "max_set_aside_share": self.max_set_aside_share,
+            "keep_runs": self.keep_runs,
+        }
 
 
 def add_arguments(parser: argparse.ArgumentParser, run: bool) -> None:
@@ -134,6 +142,7 @@ def resolve(args: argparse.Namespace) -> Settings:
         settings.reporting_timezone = reporting_timezone(*values["reporting_timezone"])
     if hasattr(args, "max_set_aside_share"):
         settings.max_set_aside_share = max_set_aside_share(args.max_set_aside_share)
+        settings.keep_runs = keep_runs()
     return settings
 
 
@@ -224,6 +233,18 @@ def max_set_aside_share(value: str | None) -> float:
     if not 0 <= share <= 1:
         raise SettingsError(f"{source}: {value!r} is not allowed; give a share from 0 to 1, e.g. 0.1")
     return share
+
+
+def keep_runs() -> int:
+    """LIFECYCLE_KEEP_RUNS: how many run records of a warehouse are kept (lifecycle.history)."""
+    value = os.environ.get(KEEP_RUNS_ENV, "").strip()
+    if not value:
+        return DEFAULT_KEEP_RUNS
+    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
+        raise SettingsError(
+            f"{KEEP_RUNS_ENV}: {value!r} is not allowed; give a whole number of runs, 1 or more"
+        )
+    return int(value)
 
 
 def project_var_defaults() -> dict:
