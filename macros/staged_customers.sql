@@ -46,6 +46,7 @@ validated as (
             when duplicates.is_exact then 'duplicate_customer_id_exact'
             when duplicates.source_line is not null then 'duplicate_customer_id_conflict'
             when parsed.has_created_at_text and parsed.created_at is null then 'invalid_created_at'
+            when not {{ customer_lifecycle.is_plausible_timestamp('parsed.created_at') }} then 'created_at_out_of_range'
         end as rejection_reason,
         parsed.source_file,
         parsed.source_line

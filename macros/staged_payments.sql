@@ -52,6 +52,7 @@ validated as (
             when duplicates.source_line is not null then 'duplicate_payment_id_conflict'
             when parsed.customer_id is null then 'missing_customer_id'
             when parsed.paid_at is null then 'invalid_paid_at'
+            when not {{ customer_lifecycle.is_plausible_timestamp('parsed.paid_at') }} then 'paid_at_out_of_range'
             when parsed.amount is null then 'invalid_amount'
             when parsed.status is null or parsed.status not in ('succeeded', 'failed', 'pending') then 'invalid_status'
             when parsed.currency is null or parsed.currency not in ('{{ iso_4217_codes() | join("', '") }}')

@@ -21,6 +21,7 @@ REASON_COLUMNS = {
         "duplicate_payment_id_conflict": ("payment_id", "customer_id", "paid_at", "amount"),
         "missing_customer_id": ("payment_id", "customer_id"),
         "invalid_paid_at": ("payment_id", "paid_at"),
+        "paid_at_out_of_range": ("payment_id", "paid_at"),
         "invalid_amount": ("payment_id", "amount"),
         "invalid_status": ("payment_id", "status"),
         "invalid_currency": ("payment_id", "currency"),
@@ -31,6 +32,7 @@ REASON_COLUMNS = {
         "duplicate_customer_id_exact": ("customer_id", "created_at", "country", "acquisition_channel"),
         "duplicate_customer_id_conflict": ("customer_id", "created_at", "country", "acquisition_channel"),
         "invalid_created_at": ("customer_id", "created_at"),
+        "created_at_out_of_range": ("customer_id", "created_at"),
         "created_at_after_as_of_date": ("customer_id", "created_at"),
     },
 }

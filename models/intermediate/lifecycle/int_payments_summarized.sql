@@ -33,7 +33,8 @@
 {%- set money = money_type() -%}
 {%- set set_aside_reasons = [
     'missing_payment_id', 'duplicate_payment_id_exact', 'duplicate_payment_id_conflict', 'missing_customer_id',
-    'invalid_paid_at', 'invalid_amount', 'invalid_status', 'invalid_currency', 'paid_at_after_as_of_date'
+    'invalid_paid_at', 'invalid_amount', 'invalid_status', 'invalid_currency', 'paid_at_after_as_of_date',
+    'paid_at_out_of_range'
 ] -%}
 {%- set month_columns = [
     'payments', 'purchases', 'gross_revenue', 'refunds', 'first_purchase_at', 'first_purchase_amount',
