@@ -4,6 +4,8 @@ mart, views included."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,5 +74,45 @@ def test_a_stale_write_ahead_log_is_set_aside_not_replayed(small_run: tuple[Path
     assert not wal.exists() and list(warehouse.parent.glob("lifecycle.duckdb.wal.stale-*"))
     record = record_of(completed)
     assert record["mart_checksums"]["fct_cohort_retention"]["rows"] > 7
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert mart_checksums(con) == record["mart_checksums"]
+
+
+def docs_generate(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`dbt docs generate` as the README gives it, from `cwd`, with the project's profile."""
+    project = Path(__file__).resolve().parents[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LIFECYCLE_")}
+    environment.update({"DO_NOT_TRACK": "1", "DBT_PROFILES_DIR": str(project), **env})
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run(
+        [str(dbt), "docs", "generate", "--project-dir", str(project), "--target-path", str(cwd / "target")],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_docs_generate_on_a_fresh_clone_writes_the_dev_warehouse(tmp_path: Path) -> None:
+    """Nothing built yet (a fresh clone, or only `make run`, which publishes the prod file): the
+    default `dev` target, its own file, and every model and source in the catalog's manifest."""
+    completed = docs_generate(tmp_path, {})
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert (tmp_path / "lifecycle_dev.duckdb").exists() and not (tmp_path / "lifecycle.duckdb").exists()
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert "model.customer_lifecycle.dim_customers" in manifest["nodes"]
+
+
+def test_docs_generate_on_the_published_warehouse_of_a_data_dir_run(
+    small_run: tuple[Path, Path, dict], tmp_path: Path
+) -> None:
+    """LIFECYCLE_DUCKDB_PATH naming the file a `--data-dir` run published (built from raw tables, not
+    the demo seeds): the incremental models are rendered without querying their state, and the
+    catalog describes the published marts."""
+    _, warehouse, record = small_run
+    completed = docs_generate(tmp_path, {"LIFECYCLE_DUCKDB_PATH": str(warehouse)})
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    assert "model.customer_lifecycle.fct_churn_monthly" in catalog["nodes"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert mart_checksums(con) == record["mart_checksums"]
