@@ -22,10 +22,9 @@ GRAINS = {
 
 
 @pytest.fixture(scope="module")
-def duckdb_marts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
-    workdir = tmp_path_factory.mktemp("duckdb")
-    run_dbt(["build", "--exclude", "test_type:unit"], workdir)
-    return read_marts(workdir)
+def duckdb_marts(demo_build: Path) -> dict[str, pd.DataFrame]:
+    """The marts of the session's demo build on DuckDB (conftest.py)."""
+    return read_marts(demo_build)
 
 
 def normalized(frame: pd.DataFrame, mart: str) -> pd.DataFrame:

@@ -12,7 +12,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from dbt_project_runner import run_dbt
 from lifecycle.quality import (
     FAMILIES,
     QUALITY_DIR,
@@ -25,10 +24,9 @@ from lifecycle.quality import (
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("quality")
-    run_dbt(["build", "--exclude", "test_type:unit"], workdir)
-    return workdir / "warehouse.duckdb"
+def demo_warehouse(demo_build: Path) -> Path:
+    """The session's demo build (conftest.py); read only, or copied before it is changed."""
+    return demo_build / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="module")
