@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -114,5 +115,51 @@ def test_docs_generate_on_the_published_warehouse_of_a_data_dir_run(
     assert completed.returncode == 0, completed.stdout[-3000:]
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
     assert "model.customer_lifecycle.fct_churn_monthly" in catalog["nodes"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert mart_checksums(con) == record["mart_checksums"]
+
+
+def test_a_killed_dbt_build_into_the_published_path_then_a_run(small_run: tuple[Path, Path, dict]) -> None:
+    """The probe's case as a user would meet it: plain `dbt build` pointed at the published file is
+    killed with SIGKILL halfway through its models; the next `lifecycle run` exits 0 and a reader sees
+    exactly the marts that run recorded."""
+    data, warehouse, _ = small_run
+    project = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "DBT_PROFILES_DIR": str(project),
+        "LIFECYCLE_DUCKDB_PATH": str(warehouse),
+    }
+    build = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--project-dir",
+            str(project),
+            "--target-path",
+            str(warehouse.parent / "killed_target"),
+            "--vars",
+            json.dumps({"raw_data_dir": str(data)}),
+        ],
+        cwd=warehouse.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert build.stdout is not None
+    seen = []
+    for line in build.stdout:
+        seen.append(line)
+        if "OK created" in line and "int_payments_summarized" in line:  # some models written
+            break
+    os.killpg(build.pid, signal.SIGKILL)
+    build.wait()
+    assert any("int_payments_summarized" in line for line in seen), "".join(seen[-20:])
+    completed = lifecycle(["run", "--data-dir", str(data)], warehouse)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    record = record_of(completed)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert mart_checksums(con) == record["mart_checksums"]
