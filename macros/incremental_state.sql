@@ -173,10 +173,10 @@
     {%- if stored_rows == 0 -%}
         {{ return(rebuild) }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- set stored_settings = customer_lifecycle.stored_settings(this) if 'build_settings' in columns
-        else customer_lifecycle.fingerprint(customer_lifecycle.build_settings_without_mapping()) -%}
-    {%- if stored_settings != customer_lifecycle.fingerprint(customer_lifecycle.build_settings(['input_mapping'])) -%}
+    {%- if customer_lifecycle.customers_mapping_changed() -%}
+        {%- if not quiet -%}
+            {{ log("lifecycle: customers: typed with another input_mapping than this run's: typing every row again", info=true) }}
+        {%- endif -%}
         {{ return(rebuild) }}
     {%- endif -%}
     {%- set customer_id = run_query(

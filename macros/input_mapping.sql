@@ -156,8 +156,8 @@
 
 {#- stg_billing__customers stores parsed timestamps, so its rows keep the fingerprint of the input_mapping
     var they were typed with (`build_settings`). Whether this incremental run has another mapping than
-    the stored rows (a table stored before the column existed was typed without one): then the model
-    types every row again (customers_read_so_far is not asked) and its pre-hook empties the table. -#}
+    the stored rows (a table stored before the column existed was typed without one): then
+    customers_read_so_far has the model type every row again, and its pre-hook empties the table. -#}
 {% macro customers_mapping_changed() -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(false) }}
@@ -171,19 +171,14 @@
     {{ return(stored is not none and stored != current) }}
 {%- endmacro %}
 
-{#- Pre-hook of stg_billing__customers: empty it when its rows were typed with another input_mapping; a
-    table stored before the column build_settings existed gets it first (its rows were typed without a
-    mapping), so an existing warehouse needs no --full-refresh. -#}
-{% macro rebuild_customers_if_mapping_changed() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set changed = customer_lifecycle.customers_mapping_changed() -%}
+{#- First pre-hook of stg_billing__customers: a table stored before the column build_settings existed
+    gets it (its rows were typed without a mapping), so an existing warehouse needs no --full-refresh;
+    the second pre-hook (empty_customers_if_rebuilding) then empties it if its rows must be typed again. -#}
+{% macro add_customers_build_settings() -%}
+    {%- if customer_lifecycle.builds_models() and is_incremental() -%}
         {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
         {%- if 'build_settings' not in columns %}
             alter table {{ this }} add column build_settings {{ dbt.type_bigint() }} default {{ customer_lifecycle.fingerprint(customer_lifecycle.build_settings_without_mapping()) }};
-        {%- endif -%}
-        {%- if changed %}
-            {{ log(this ~ " was typed with another input_mapping than this run's: typing every row again", info=true) }}
-            delete from {{ this }};
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -10,7 +10,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
-        "{{ customer_lifecycle.rebuild_customers_if_mapping_changed() }}",
+        "{{ customer_lifecycle.add_customers_build_settings() }}",
         "{{ customer_lifecycle.empty_customers_if_rebuilding() }}"
     ]
 ) }}
