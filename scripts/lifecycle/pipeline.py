@@ -478,7 +478,7 @@ def _check_set_aside_share(con: duckdb.DuckDBPyConnection, record: RunRecord) ->
     """Exit 4, before the Great Expectations step, when too much of an input table was set aside."""
     record.set_aside_examples = set_aside.collect_examples(con, record.set_aside_by_reason)
     max_share = record.settings.get("max_set_aside_share", settings.DEFAULT_MAX_SET_ASIDE_SHARE)
-    tables = set_aside.over_limit(record.row_counts, max_share)
+    tables = set_aside.over_limit(record.row_counts, record.set_aside_by_reason, max_share)
     if tables:
         lines = set_aside.report(tables, record.set_aside_by_reason, record.set_aside_examples, max_share)
         print("\n".join(lines), file=sys.stderr)
