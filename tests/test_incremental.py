@@ -228,7 +228,7 @@ def test_a_changed_as_of_date_or_time_zone_rebuilds_to_the_full_builds(tmp_path:
                     1,
                     fingerprint(
                         f"reporting_timezone={settings.get('reporting_timezone', 'UTC')};"
-                        f"as_of_date={settings['as_of_date']}"
+                        f"as_of_date={settings['as_of_date']};input_mapping=None"
                     ),
                 )
             ]
