@@ -63,7 +63,7 @@ def compare(
         before = previous.get(spec.name)
         if not _exists(con, schema, spec.name):
             if before is not None:
-                changes.append(f"{spec.name}: no {spec.name} file now ({before.rows:,} rows before)")
+                changes.append(f"{spec.name}: no {spec.name} file now, {before.rows:,} rows before")
             continue
         limit = before.last_line if before is not None else 0
         rows, last_line, fingerprint, prefix_rows, prefix = con.execute(
@@ -82,7 +82,8 @@ def compare(
         if before is None:
             continue
         if prefix_rows != before.rows or str(prefix) != before.fingerprint:
-            changes.append(f"{spec.name}: {_how_it_differs(before, rows, prefix_rows, source)}")
+            how = _how_it_differs(before, rows, prefix_rows, source)
+            changes.append(f"{spec.name}: not the earlier input with rows appended ({how})")
     return now, changes
 
 
@@ -92,7 +93,7 @@ def _how_it_differs(before: InputRead, rows: int, prefix_rows: int, source: str)
         return f"{rows:,} rows now, {before.rows:,} before{where}"
     if prefix_rows != before.rows:
         return f"lines 1-{before.last_line:,} hold {prefix_rows:,} rows now, {before.rows:,} before{where}"
-    return f"the first {before.rows:,} rows changed (re-exported, reordered or corrected){where}"
+    return f"the first {before.rows:,} rows changed: re-exported, reordered or corrected{where}"
 
 
 def store(con: duckdb.DuckDBPyConnection, now: dict[str, InputRead]) -> None:

@@ -223,11 +223,11 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             record.inputs = [info.to_dict() for info in files.values()]
             for info in files.values():
                 progress.info(f"{info.table}: {info.rows:,} rows from {info.path}")
-            rebuild += [f"{change}: not the earlier input with rows appended" for change in changes]
+            rebuild += changes
             if full_refresh:
                 rebuild.append("--full-refresh")
             for reason in rebuild:
-                progress.info(f"rebuilding the models whole: {reason}")
+                progress.info(f"{reason}; rebuilding the models whole")
             if rebuild and published.exists():
                 progress.info("(the lifecycle-state history and the run records are kept)")
             record.rebuilt_whole = rebuild
