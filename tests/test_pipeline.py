@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,36 @@ LIFECYCLE = Path(sys.executable).with_name("lifecycle")
 def lifecycle(args: list[str], warehouse: Path, **popen) -> subprocess.CompletedProcess:
     env = {**os.environ, "LIFECYCLE_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
     return subprocess.run([str(LIFECYCLE), *args], env=env, capture_output=True, text=True, **popen)
+
+
+def killed_when(
+    command: list[str], env: dict[str, str], reached: Callable[[str], bool], **popen
+) -> list[str]:
+    """Start `command` in a session of its own, read its output until `reached(line)`, then kill the
+    whole session with SIGKILL; returns the lines seen."""
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **popen,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if reached(line):
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return seen
+
+
+def dbt_under_way(line: str) -> bool:
+    """A progress line of `lifecycle run` from inside dbt build."""
+    return " dbt " in line and " of " in line
 
 
 def sha256(path: Path) -> str:
@@ -127,22 +158,7 @@ def test_killed_run_leaves_the_published_warehouse_intact(
     warehouse.write_bytes(published[0].read_bytes())
     before = sha256(warehouse)
     env = {**os.environ, "LIFECYCLE_DUCKDB_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
-    process = subprocess.Popen(
-        [str(LIFECYCLE), "run", "--as-of", "2025-06-30"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if " dbt " in line and " of " in line:  # dbt build is under way
-            break
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    seen = killed_when([str(LIFECYCLE), "run", "--as-of", "2025-06-30"], env, dbt_under_way)
     assert any(" dbt " in line for line in seen), "".join(seen)
     assert sha256(warehouse) == before
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from test_pipeline import dbt_under_way, killed_when
 
 pytestmark = pytest.mark.pipeline
 
@@ -50,17 +51,7 @@ def test_a_killed_run_is_recorded_as_killed_and_old_records_are_pruned(tmp_path:
     }
     command = [str(LIFECYCLE), "run", "--data-dir", str(data)]
 
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if " dbt " in line and " of " in line:  # dbt build is under way
-            break
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    seen = killed_when(command, env, dbt_under_way)
     assert any(" dbt " in line for line in seen), "".join(seen)
     [(killed_id, killed)] = records_of(warehouse).items()
     assert killed["outcome"] == "running" and killed["exit_code"] is None  # written at the start

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +17,7 @@ import pytest
 
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, generate, write_table
 from lifecycle.pipeline import MARTS, mart_checksums
-from test_pipeline import lifecycle, record_of
+from test_pipeline import killed_when, lifecycle, record_of
 
 pytestmark = pytest.mark.pipeline
 
@@ -131,7 +130,7 @@ def test_a_killed_dbt_build_into_the_published_path_then_a_run(small_run: tuple[
         "DBT_PROFILES_DIR": str(project),
         "LIFECYCLE_DUCKDB_PATH": str(warehouse),
     }
-    build = subprocess.Popen(
+    seen = killed_when(
         [
             str(Path(sys.executable).with_name("dbt")),
             "build",
@@ -142,21 +141,10 @@ def test_a_killed_dbt_build_into_the_published_path_then_a_run(small_run: tuple[
             "--vars",
             json.dumps({"raw_data_dir": str(data)}),
         ],
+        env,
+        lambda line: "OK created" in line and "int_payments_summarized" in line,  # some models written
         cwd=warehouse.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
     )
-    assert build.stdout is not None
-    seen = []
-    for line in build.stdout:
-        seen.append(line)
-        if "OK created" in line and "int_payments_summarized" in line:  # some models written
-            break
-    os.killpg(build.pid, signal.SIGKILL)
-    build.wait()
     assert any("int_payments_summarized" in line for line in seen), "".join(seen[-20:])
     completed = lifecycle(["run", "--data-dir", str(data)], warehouse)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

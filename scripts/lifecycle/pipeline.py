@@ -178,7 +178,7 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
         )
         record.finish(EXIT_INTERNAL_ERROR, f"{type(error).__name__}: {error}")
     if command == "run":
-        path = _write_record_file(record)
+        path = history.write(record.to_dict())
         history.prune(record.warehouse, record.settings.get("keep_runs", settings.DEFAULT_KEEP_RUNS))
         print(f"run record: {path}")
     return record.exit_code
@@ -511,18 +511,6 @@ def mart_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
 # ------------------------------------------------------------------------------------------ records
 
 
-def _records_dir() -> Path:
-    return PROJECT_DIR / "target" / "runs"
-
-
-def _write_record_file(record: RunRecord) -> Path:
-    directory = _records_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{record.run_id}.json"
-    path.write_text(json.dumps(record.to_dict(), indent=2, default=str))
-    return path
-
-
 def _append_run_records(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     """ops.pipeline_runs gets this run, and any earlier failed runs known only from their JSON files
     (a failed run never writes to the published warehouse)."""
@@ -547,7 +535,7 @@ def _append_run_records(con: duckdb.DuckDBPyConnection, record: RunRecord) -> No
     )
     known = {row[0] for row in con.execute("select run_id from ops.pipeline_runs").fetchall()}
     records = [record.to_dict()]
-    for path in sorted(_records_dir().glob("*.json")) if _records_dir().exists() else []:
+    for path in sorted(history.records_dir().glob("*.json")) if history.records_dir().exists() else []:
         try:
             earlier = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
