@@ -26,6 +26,9 @@ from test_incremental import QUARANTINE, compare_marts, load_batches, row_set_di
 RUN = ["run"]
 REBUILT = "the input is not the earlier input with rows appended"
 
+# Several dbt runs per test, like tests/test_incremental.py: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def write_generated(data: Path, seed: int, payments: int = 5_000) -> int:
     data.mkdir(parents=True, exist_ok=True)
