@@ -24,7 +24,7 @@ from lifecycle.generate import DEFAULT_END, DEFAULT_START, Appended, append_day,
 
 BUILD = ["build", "--exclude", "test_type:unit"]
 
-# A dozen dbt builds on generated data.
+# Nineteen dbt builds on generated data.
 pytestmark = pytest.mark.slow
 SUMMARIZED = "intermediate.int_payments_summarized"
 QUARANTINE = ["quarantine.payments", "quarantine.customers", "quarantine.input_row_counts"]
