@@ -373,7 +373,12 @@ def _publish(building: Path, published: Path, run_id: str) -> None:
 def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress, quiet: bool = False) -> bool:
     """One dbt invocation on `database`, its progress streamed; returns success and records the results."""
     target = PROJECT_DIR / "target" / "runs" / record.run_id
-    dbt_vars = {**record.settings.get("dbt_vars", {}), "raw_schema": "raw"}
+    # The pipeline's own vars: its loaded tables, and stop (exit 3) when no payment can be used.
+    dbt_vars = {
+        **record.settings.get("dbt_vars", {}),
+        "raw_schema": "raw",
+        "stop_when_no_payment_accepted": True,
+    }
     if record.as_of_date:
         dbt_vars["as_of_date"] = record.as_of_date
     command = [
