@@ -20,9 +20,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 run: setup
 	$(BIN)/lifecycle run
 
-## Run every test: dbt unit and data tests (inside pytest) and the Python tests.
+## Run every test: dbt unit and data tests (inside pytest) and the Python tests, in TEST_WORKERS pytest
+## workers (pytest-xdist; default 2, one per core here: most of a test's time is one dbt process).
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## The quick loop, under 3 minutes on 2 quiet cores: one dbt build of the demo data with every unit
 ## and data test, the pandas oracle on 3 random inputs (a failure is reported unshrunk), and the tests

@@ -6,6 +6,14 @@ from pathlib import Path
 
 import pytest
 
+# `make test` runs two pytest workers (pytest-xdist), whose `__main__` module has no file. pyspark's
+# Spark Connect package, which Great Expectations imports, takes such a `__main__` for a doctest run
+# and calls sys.exit() when grpc is missing; with a file it raises the ImportError GE expects.
+if getattr(sys.modules["__main__"], "__spec__", None) is None and not hasattr(
+    sys.modules["__main__"], "__file__"
+):
+    sys.modules["__main__"].__file__ = __file__
+
 BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmark" / "benchmark.py"
 
 
