@@ -30,19 +30,6 @@
     {{ return(execute and flags.WHICH in ['run', 'build', 'retry']) }}
 {%- endmacro %}
 
-{#- Pre-hook: empty the table when its rows were built with other settings, so this run rebuilds it
-    whole instead of adding to rows that other settings made. -#}
-{% macro rebuild_if_settings_changed(var_names) -%}
-    {%- if customer_lifecycle.builds_models() and is_incremental() -%}
-        {%- set settings = customer_lifecycle.build_settings(var_names) -%}
-        {%- set stored = customer_lifecycle.stored_settings(this) -%}
-        {%- if stored is not none and stored != customer_lifecycle.fingerprint(settings) -%}
-            {{ log(this ~ " was built with other settings than this run's " ~ settings ~ ": rebuilding it whole", info=true) }}
-            delete from {{ this }}
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- Pre-hook of int_payments_summarized: empty the table when this run rebuilds it whole
     (payments_read_so_far gives none: other settings, or an input that is not the earlier one with
     rows appended), so no stored row outlives the rebuild. -#}

@@ -66,18 +66,18 @@ def compare(
                 changes.append(f"{spec.name}: no {spec.name} file now, {before.rows:,} rows before")
             continue
         limit = before.last_line if before is not None else 0
-        rows, last_line, fingerprint, prefix_rows, prefix = con.execute(
+        rows, last_line, fingerprint, prefix_rows, prefix, source = con.execute(
             f"""
             select
                 count(*),
                 coalesce(max(_source_line), 0),
                 coalesce(sum({_row_hash(spec.name)}), 0),
                 count(*) filter (where _source_line <= {limit}),
-                coalesce(sum({_row_hash(spec.name)}) filter (where _source_line <= {limit}), 0)
+                coalesce(sum({_row_hash(spec.name)}) filter (where _source_line <= {limit}), 0),
+                any_value(_source_file)
             from {schema}.{spec.name}
             """
         ).fetchall()[0]
-        [(source,)] = con.execute(f"select any_value(_source_file) from {schema}.{spec.name}").fetchall()
         now[spec.name] = InputRead(spec.name, source or "", rows, last_line, str(fingerprint))
         if before is None:
             continue

@@ -372,7 +372,7 @@ def _publish(building: Path, published: Path, run_id: str) -> None:
 
 def _dbt(args: list[str], database: Path, record: RunRecord, progress: Progress, quiet: bool = False) -> bool:
     """One dbt invocation on `database`, its progress streamed; returns success and records the results."""
-    target = PROJECT_DIR / "target" / "runs" / record.run_id
+    target = history.records_dir() / record.run_id
     # The pipeline's own vars: its loaded tables, and stop (exit 3) when no payment can be used.
     dbt_vars = {
         **record.settings.get("dbt_vars", {}),
