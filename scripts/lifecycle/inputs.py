@@ -266,7 +266,7 @@ def _inspect_parquet(table: InputTable, path: Path, renames: dict[str, str]) -> 
             names = [row[0] for row in described]
             con.execute("select count(*) from read_parquet(?)", [str(readable)]).fetchone()
     except duckdb.Error as error:
-        raise InputFileError(f"{path}: unreadable Parquet file ({_first_line(error)})") from None
+        raise InputFileError(f"{path}: unreadable Parquet file ({first_line(error)})") from None
     column_map = _map_columns(table, path, names, renames)
     return InputFile(
         table=table.name,
@@ -278,7 +278,8 @@ def _inspect_parquet(table: InputTable, path: Path, renames: dict[str, str]) -> 
     )
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (DuckDB's run to several)."""
     return str(error).strip().splitlines()[0]
 
 
@@ -348,9 +349,9 @@ def _describe_csv_error(error: duckdb.Error, info: InputFile) -> str:
         mixed = _first_other_line_ending(info)
         if mixed is not None:
             return f"line {mixed}: mixed line endings (CRLF and LF); save the file with one kind"
-        return _first_line(error)
+        return first_line(error)
     line = _physical_line(info, int(line_match.group(1)))
-    return f"line {line}: {cause or _first_line(error)}"
+    return f"line {line}: {cause or first_line(error)}"
 
 
 def _physical_line(info: InputFile, record_line: int) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from lifecycle.inputs import INPUT_TABLES, InputFileError
+from lifecycle.inputs import INPUT_TABLES, InputFileError, first_line
 
 MAPPING_FILE_NAME = "mapping.yml"
 CONTRACT_STATUSES = ("succeeded", "failed", "pending")
@@ -218,7 +218,7 @@ def _timestamp_formats(value: object, path: Path, key: str) -> list[str]:
                 con.execute("select try_strptime('', ?)", [text]).fetchall()
             except duckdb.Error as error:
                 raise MappingError(
-                    f"{path}: {key}: bad strptime format {text!r} ({_first_line(error)})"
+                    f"{path}: {key}: bad strptime format {text!r} ({first_line(error)})"
                 ) from None
             checked.append(text)
     return checked
@@ -265,10 +265,6 @@ def _known_keys(section: dict, known: tuple[str, ...] | dict, path: Path, prefix
 
 def _kind(value: object) -> str:
     return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), type(value).__name__)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
