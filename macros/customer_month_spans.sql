@@ -28,6 +28,7 @@
         customer_months.purchases,
         customer_months.gross_revenue,
         customer_months.refunds,
+        customer_months.last_purchase_date_to_date as last_purchase_date,
         {{ customer_lifecycle.span_base_dates(
             'customer_months.month',
             'customer_months.last_purchase_date_before',

@@ -47,4 +47,5 @@
             "invalid setting: reporting_timezone = " ~ zone ~ " is not allowed; give an IANA zone name such as UTC or Europe/Berlin"
         ) }}
     {%- endif -%}
+    {{- customer_lifecycle.validate_segment_settings() -}}
 {%- endmacro %}
