@@ -1,4 +1,5 @@
-"""Deterministic synthetic `payments` and `customers` tables (the input contract in docs/definitions.md).
+"""Deterministic synthetic `payments`, `customers` and `marketing_spend` tables (the input contract in
+docs/definitions.md).
 
 Everything is drawn with numpy in whole-array operations (no Python loop per customer or payment), so
 10 million payments take well under a minute. The same (n_payments, seed, start, end) always gives the same
@@ -10,6 +11,10 @@ follow a Poisson process while alive. Some customers come back after 120-400 day
 On top come failed attempts (often retried), pending payments, same-day repeat purchases, partial and
 full refunds, prospects who never pay, customers missing from the `customers` table, and `paid_at`
 text in several formats and UTC offsets.
+
+The marketing spend follows the sign-ups: per month and acquisition channel, what each sign-up of a
+paid channel costs, with noise, from a random stream of its own, so adding it changed no byte of the
+payments and customers.
 
 `append_day` grows a generated data set the way a billing export grows: it appends one more day of
 payments, plus late arrivals dated months back, after the existing rows, so incremental builds can be
@@ -109,6 +114,19 @@ CUSTOMER_FACTS = {"first_payment": "min", "first_purchase": "min", "last_purchas
 MERGE_ROWS = 4_000_000
 PAYMENT_COLUMNS = ["payment_id", "customer_id", "paid_at", "amount", "currency", "status"]
 CUSTOMER_COLUMNS = ["customer_id", "created_at", "country", "acquisition_channel"]
+SPEND_COLUMNS = ["month", "acquisition_channel", "spend", "currency"]
+
+# Marketing spend: what a sign-up of each channel (CHANNELS order) costs on average, in currency units,
+# so that spend / new customers lands at about 25-90 for the paid channels; organic costs a small
+# amount a month (content, tools) whatever its sign-ups. A month's cost per sign-up varies by
+# SPEND_NOISE (log-normal). Search and social come as two rows a month, as an ad platform exports per
+# campaign (the warehouse sums rows of one month and channel). SPEND_STREAM seeds the spend's own
+# random stream: the payments and customers are drawn exactly as before.
+COST_PER_SIGNUP = np.array([0.0, 85.0, 55.0, 35.0, 25.0])
+ORGANIC_MONTHLY = (100.0, 400.0)
+CAMPAIGNS = np.array([1, 2, 2, 1, 1])
+SPEND_NOISE = 0.2
+SPEND_STREAM = 1
 
 # Expected payment rows per purchase event (itself, retries, same-day repeats, refunds): turns the
 # payment target into a number of events.
@@ -134,8 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="write the bundled demo seeds raw_payments.csv and raw_customers.csv (fixed seed and size) "
-        "to --out (default: seeds)",
+        help="write the bundled demo seeds raw_payments.csv, raw_customers.csv and "
+        "raw_marketing_spend.csv (fixed seed and size) to --out (default: seeds)",
     )
     parser.add_argument(
         "--append-day",
@@ -184,8 +202,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    spend = marketing_spend(customers, payments["currency"][0].as_py(), seed, start, end)
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in (("payments", payments), ("customers", customers)):
+    for name, table in (("payments", payments), ("customers", customers), ("marketing_spend", spend)):
         path = out / f"{prefix}{name}.{fmt}"
         write_table(table, path, fmt)
         print(f"wrote {path}: {table.num_rows:,} rows, {path.stat().st_size / 1e6:.1f} MB")
@@ -287,6 +306,56 @@ def generate(n_payments: int, seed: int, start: dt.date, end: dt.date) -> tuple[
         }
     )
     return payments, customers
+
+
+def marketing_spend(customers: pa.Table, currency: str, seed: int, start: dt.date, end: dt.date) -> pa.Table:
+    """Monthly spend per acquisition channel for the months `start` .. `end`, in `currency`: for each
+    paid channel, its sign-ups of the month (the customers' `created_at`) times what a sign-up costs
+    (COST_PER_SIGNUP, with noise), split over CAMPAIGNS rows; organic a small amount. Drawn from its
+    own random stream (SPEND_STREAM), so `generate` draws exactly what it drew before. Same
+    customers and seed, same rows."""
+    rng = np.random.default_rng([seed, SPEND_STREAM])
+    first = start.year * 12 + start.month - 1
+    n_months = end.year * 12 + end.month - first
+    created = customers["created_at"]
+    month = (
+        pc.cast(pc.utf8_slice_codeunits(created, 0, 4), pa.int64()).to_numpy() * 12
+        + pc.cast(pc.utf8_slice_codeunits(created, 5, 7), pa.int64()).to_numpy()
+        - 1
+        - first
+    )
+    channel = pc.index_in(customers["acquisition_channel"], pa.array(CHANNELS)).to_numpy()
+    inside = (month >= 0) & (month < n_months)
+    signups = np.bincount(
+        month[inside] * len(CHANNELS) + channel[inside], minlength=n_months * len(CHANNELS)
+    ).reshape(n_months, len(CHANNELS))
+    noise = rng.lognormal(-(SPEND_NOISE**2) / 2, SPEND_NOISE, size=signups.shape)
+    organic = rng.uniform(*ORGANIC_MONTHLY, size=n_months)
+    total = np.where(COST_PER_SIGNUP > 0, signups * COST_PER_SIGNUP * noise, organic[:, None])
+    total_cents = np.rint(total * 100).astype(np.int64)
+
+    # One row per month, channel and campaign, in that order; a channel's first campaign gets 30-70%.
+    share = rng.uniform(0.3, 0.7, size=signups.shape)
+    rows_month, rows_channel, rows_cents = [], [], []
+    for m in range(n_months):
+        for c in range(len(CHANNELS)):
+            parts = [total_cents[m, c]]
+            if CAMPAIGNS[c] == 2:
+                head = int(np.rint(total_cents[m, c] * share[m, c]))
+                parts = [head, total_cents[m, c] - head]
+            rows_month += [first + m] * len(parts)
+            rows_channel += [c] * len(parts)
+            rows_cents += parts
+    index = np.array(rows_month, np.int64)
+    months = [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in index]
+    return pa.table(
+        {
+            "month": pa.array(months, pa.string()),
+            "acquisition_channel": pc.take(pa.array(CHANNELS), pa.array(np.array(rows_channel, np.int64))),
+            "spend": _amount(np.array(rows_cents, np.int64)),
+            "currency": pa.repeat(currency, len(months)),
+        }
+    )
 
 
 def _draw_customers(rng: np.random.Generator, n_events: float, start: dt.date, n_days: int) -> dict:
