@@ -1,5 +1,5 @@
 {#- The input mapping (var `input_mapping`; docs/input-mapping.md): how an export that does not follow the
-    input contract is read. Per input table (`payments`, `customers`):
+    input contract is read. Per input table (`payments`, `customers`, `marketing_spend`):
       columns          contract column -> the export's column name (applied where the file is read:
                        by the loader of `lifecycle`, or by raw_file with raw_data_dir)
       status           export status -> succeeded | failed | pending (compared trimmed, case-insensitively)
@@ -8,7 +8,8 @@
       amount           {decimal: '.' | ',', thousands: ',' | '.' | ' ' | "'" | ''}
     Applied in staging while the text is typed, so the raw tables and the quarantine keep the export's
     text. Without the var (or with a table or key left out) every macro here renders exactly the SQL of
-    the contract's parse. DuckDB only: on another engine a set mapping stops the build. -#}
+    the contract's parse. `marketing_spend` takes `columns` and `amount` (the spend's separators) only.
+    DuckDB only: on another engine a set mapping stops the build. -#}
 
 {#- The mapping of one input table (a dict, empty when there is none). -#}
 {% macro input_mapping_for(table) -%}
@@ -17,15 +18,15 @@
         {{ return({}) }}
     {%- endif -%}
     {%- if input_mapping is not mapping -%}
-        {{ exceptions.raise_compiler_error("var input_mapping: expected a mapping with the keys payments and/or customers, got " ~ input_mapping) }}
+        {{ exceptions.raise_compiler_error("var input_mapping: expected a mapping with the keys payments, customers and/or marketing_spend, got " ~ input_mapping) }}
     {%- endif -%}
     {%- if target.type != 'duckdb' -%}
         {{ exceptions.raise_compiler_error("var input_mapping is applied with DuckDB only; on " ~ target.type ~ " load the tables with the contract's columns and values instead") }}
     {%- endif -%}
     {%- set table_mapping = input_mapping.get(table) or {} -%}
-    {%- set known = {'payments': ['columns', 'status', 'refund_statuses', 'timestamp', 'amount'], 'customers': ['columns', 'timestamp']} -%}
+    {%- set known = {'payments': ['columns', 'status', 'refund_statuses', 'timestamp', 'amount'], 'customers': ['columns', 'timestamp'], 'marketing_spend': ['columns', 'amount']} -%}
     {%- for key in input_mapping if key not in known -%}
-        {{ exceptions.raise_compiler_error("var input_mapping: unknown key " ~ key ~ "; expected payments, customers") }}
+        {{ exceptions.raise_compiler_error("var input_mapping: unknown key " ~ key ~ "; expected payments, customers, marketing_spend") }}
     {%- endfor -%}
     {%- for key in table_mapping if key not in known[table] -%}
         {{ exceptions.raise_compiler_error("var input_mapping: unknown key " ~ table ~ "." ~ key ~ "; expected " ~ known[table] | join(', ')) }}
