@@ -148,3 +148,16 @@
 {% macro month_number(month) -%}
     cast(extract(year from {{ month }}) * 12 + extract(month from {{ month }}) - 1 as {{ dbt.type_bigint() }})
 {%- endmacro %}
+
+{#- a = b, with two nulls equal (grouping columns that a grouping leaves null). -#}
+{% macro equal_or_both_null(a, b) -%}
+    {{ return(adapter.dispatch('equal_or_both_null', 'customer_lifecycle')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__equal_or_both_null(a, b) -%}
+    {{ a }} is not distinct from {{ b }}
+{%- endmacro %}
+
+{% macro spark__equal_or_both_null(a, b) -%}
+    {{ a }} <=> {{ b }}
+{%- endmacro %}

@@ -1,0 +1,437 @@
+{#- Customer lifetime value, several ways side by side, for all customers and per cohort month,
+    acquisition channel and RFM segment, with acquisition cost, LTV:CAC and payback (docs/definitions.md,
+    "LTV"). One row per grouping and group. Every figure is contribution: revenue x gross_margin.
+
+    Each input is first summed per (cohort month, channel, segment), a few thousand rows however many
+    customers there are, and the groupings are sums of those. -#}
+{%- set margin = var('gross_margin', 1.0) | float -%}
+{%- set groupings = {
+    'all': [],
+    'cohort_month': ['cohort_month'],
+    'acquisition_channel': ['acquisition_channel'],
+    'rfm_segment': ['rfm_segment']
+} -%}
+{%- set group_columns = ['cohort_month', 'acquisition_channel', 'rfm_segment'] -%}
+{%- set realized_months = [3, 6, 12, 24] -%}
+{%- set horizon = ((var('churn_inactivity_days') | int) / 30) | round(0, 'ceil') | int + 1 -%}
+{%- set select_of = {} -%}
+{%- set group_by_of = {} -%}
+{%- for grouping, columns in groupings.items() -%}
+    {%- set parts = ["'" ~ grouping ~ "' as grouping"] -%}
+    {%- for column in group_columns -%}
+        {%- do parts.append((column if column in columns else 'cast(null as ' ~ ('date' if column == 'cohort_month' else dbt.type_string()) ~ ')') ~ ' as ' ~ column) -%}
+    {%- endfor -%}
+    {%- do select_of.update({grouping: parts | join(',\n        ') ~ ','}) -%}
+    {%- do group_by_of.update({grouping: ('group by ' ~ columns | join(', ')) if columns else ''}) -%}
+{%- endfor %}
+with
+
+reporting_window as (
+
+    select * from {{ ref('int_reporting_window') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer_segments') }}
+    where customer_type != 'prospect'
+
+),
+
+customer_history as (
+
+    select customer_id, gross_revenue, purchase_count from {{ ref('dim_customers') }}
+
+),
+
+{#- Per customer group: customers, lifetime purchases and gross revenue, predicted CLV, CAC. -#}
+customer_groups as (
+
+    select
+        customers.cohort_month,
+        customers.acquisition_channel,
+        customers.rfm_segment,
+        count(*) as customers,
+        sum(customer_history.purchase_count) as purchases,
+        sum(customer_history.gross_revenue) as gross_revenue,
+        sum(customers.predicted_clv) as predicted_clv,
+        count(customers.predicted_clv) as predicted_customers,
+        sum(customers.customer_acquisition_cost) as acquisition_cost,
+        count(customers.customer_acquisition_cost) as costed_customers
+    from customers
+    inner join customer_history
+        on customers.customer_id = customer_history.customer_id
+    group by customers.cohort_month, customers.acquisition_channel, customers.rfm_segment
+
+),
+
+{#- The trailing months: complete classified months after the first, so that the segment at the end
+    of the month before is known. A customer's group in a month: their cohort and channel, and their
+    RFM segment at the end of the month before. -#}
+segment_months as (
+
+    select * from {{ ref('int_customer_segments') }}
+
+),
+
+trailing_months as (
+
+    select this_month.*, last_month.rfm_segment as segment_at_start
+    from segment_months as this_month
+    inner join segment_months as last_month
+        on this_month.customer_id = last_month.customer_id
+        and this_month.month = cast({{ dbt.dateadd('month', 1, 'last_month.month') }} as date)
+    cross join reporting_window
+    where
+        this_month.was_in_base_at_start
+        and {{ month_last_day('this_month.month') }} <= reporting_window.as_of_date
+
+),
+
+trailing_groups as (
+
+    select
+        trailing_months.cohort_month,
+        customers.acquisition_channel,
+        trailing_months.segment_at_start as rfm_segment,
+        count(*) as customer_months,
+        count(case when not trailing_months.is_in_base_at_end then 1 end) as churned,
+        sum(trailing_months.purchases) as purchases,
+        sum(trailing_months.net_revenue) as net_revenue
+    from trailing_months
+    inner join customers
+        on trailing_months.customer_id = customers.customer_id
+    group by trailing_months.cohort_month, customers.acquisition_channel, trailing_months.segment_at_start
+
+),
+
+{#- A segment is partly defined by recency, so its customers can hardly leave the base within one
+    month (a recent buyer stays churn_inactivity_days). Its churn is measured over h months instead
+    (h = ceil(churn_inactivity_days / 30) + 1): of the customers in the segment at the end of a month
+    (in the base), the share out of the base h months later, as a monthly rate 1 - (1 - share)^(1/h). -#}
+horizon_segments as (
+
+    select
+        start_month.rfm_segment,
+        count(*) as customers_at_start,
+        count(case when not coalesce(end_month.is_in_base_at_end, false) then 1 end) as churned
+    from segment_months as start_month
+    left join segment_months as end_month
+        on start_month.customer_id = end_month.customer_id
+        and end_month.month = cast({{ dbt.dateadd('month', horizon, 'start_month.month') }} as date)
+    cross join reporting_window
+    where
+        start_month.is_in_base_at_end
+        and {{ month_last_day(dbt.dateadd('month', horizon, 'start_month.month')) }} <= reporting_window.as_of_date
+    group by start_month.rfm_segment
+
+),
+
+{#- Realized value by age: each customer's net revenue at each age (months since the cohort month),
+    beside the oldest age of theirs that is complete. -#}
+customer_ages as (
+
+    select
+        customers.customer_id,
+        customers.cohort_month,
+        customers.acquisition_channel,
+        customers.rfm_segment,
+        cast({{ dbt.datediff('customers.cohort_month', 'reporting_window.as_of_month', 'month') }}
+            - case when {{ month_last_day('reporting_window.as_of_month') }} <= reporting_window.as_of_date then 0 else 1 end
+            as {{ dbt.type_bigint() }}) as complete_age
+    from customers
+    cross join reporting_window
+
+),
+
+age_revenue as (
+
+    select
+        customer_ages.cohort_month,
+        customer_ages.acquisition_channel,
+        customer_ages.rfm_segment,
+        customer_ages.complete_age,
+        cast({{ dbt.datediff('customer_months.cohort_month', 'customer_months.month', 'month') }} as {{ dbt.type_bigint() }}) as age,
+        sum(customer_months.gross_revenue + customer_months.refunds) as net_revenue
+    from {{ ref('int_customer_months_paid') }} as customer_months
+    inner join customer_ages
+        on customer_months.customer_id = customer_ages.customer_id
+    where customer_months.month >= customer_months.cohort_month
+    group by
+        customer_ages.cohort_month,
+        customer_ages.acquisition_channel,
+        customer_ages.rfm_segment,
+        customer_ages.complete_age,
+        {{ dbt.datediff('customer_months.cohort_month', 'customer_months.month', 'month') }}
+
+),
+
+age_customers as (
+
+    select cohort_month, acquisition_channel, rfm_segment, complete_age, count(*) as customers
+    from customer_ages
+    group by cohort_month, acquisition_channel, rfm_segment, complete_age
+
+),
+
+ages as (
+
+    select cast(age as {{ dbt.type_bigint() }}) as age
+    from (
+        select distinct complete_age as age from age_customers where complete_age >= 0
+    ) as complete_ages
+
+),
+
+{#- Spend: per channel and month, and the new customers of the months the spend covers. -#}
+spend as (
+
+    select * from {{ ref('int_marketing_spend_monthly') }}
+
+),
+
+spend_months as (
+
+    select distinct month from spend
+
+),
+
+{% for grouping in groupings -%}
+{#- Cumulative net revenue per customer at each complete age, over the group's customers whose age
+    is complete. -#}
+curve_{{ grouping }} as (
+
+    select
+        {{ select_of[grouping] }}
+        ages.age,
+        sum(age_revenue.net_revenue) as cumulative_net_revenue
+    from ages
+    inner join age_revenue
+        on age_revenue.age <= ages.age
+        and age_revenue.complete_age >= ages.age
+    group by ages.age{% for column in groupings[grouping] %}, {{ column }}{% endfor %}
+
+),
+
+curve_customers_{{ grouping }} as (
+
+    select
+        {{ select_of[grouping] }}
+        ages.age,
+        sum(age_customers.customers) as customers
+    from ages
+    inner join age_customers
+        on age_customers.complete_age >= ages.age
+    group by ages.age{% for column in groupings[grouping] %}, {{ column }}{% endfor %}
+
+),
+
+{%- endfor %}
+
+curves as (
+
+    {% for grouping in groupings -%}
+    select
+        curve_customers_{{ grouping }}.grouping,
+        curve_customers_{{ grouping }}.cohort_month,
+        curve_customers_{{ grouping }}.acquisition_channel,
+        curve_customers_{{ grouping }}.rfm_segment,
+        curve_customers_{{ grouping }}.age,
+        {{ margin }} * coalesce(curve_{{ grouping }}.cumulative_net_revenue, 0) / curve_customers_{{ grouping }}.customers
+            as contribution_per_customer
+    from curve_customers_{{ grouping }}
+    left join curve_{{ grouping }}
+        on curve_customers_{{ grouping }}.age = curve_{{ grouping }}.age
+        {%- for column in groupings[grouping] %}
+        and {{ customer_lifecycle.equal_or_both_null('curve_customers_' ~ grouping ~ '.' ~ column, 'curve_' ~ grouping ~ '.' ~ column) }}
+        {%- endfor %}
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+),
+
+groups as (
+
+    {% for grouping in groupings -%}
+    select
+        {{ select_of[grouping] }}
+        sum(customers) as customers,
+        sum(purchases) as purchases,
+        sum(gross_revenue) as gross_revenue,
+        sum(predicted_clv) as predicted_clv,
+        sum(predicted_customers) as predicted_customers,
+        sum(acquisition_cost) as acquisition_cost,
+        sum(costed_customers) as costed_customers
+    from customer_groups
+    {{ group_by_of[grouping] }}
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+),
+
+trailing_sums as (
+
+    {% for grouping in groupings -%}
+    select
+        {{ select_of[grouping] }}
+        sum(customer_months) as customer_months,
+        sum(churned) as churned,
+        sum(purchases) as purchases,
+        sum(net_revenue) as net_revenue
+    from trailing_groups
+    {{ group_by_of[grouping] }}
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+),
+
+{#- Acquisition cost per group: spend / the customers acquired in the months the spend covers (for
+    a segment, which is no acquisition group, the mean of its customers' own channel-month CAC). -#}
+acquired as (
+
+    select customers.cohort_month, customers.acquisition_channel, count(*) as new_customers
+    from customers
+    inner join spend_months
+        on customers.cohort_month = spend_months.month
+    group by customers.cohort_month, customers.acquisition_channel
+
+),
+
+acquisition_costs as (
+
+    select
+        'all' as grouping,
+        cast(null as date) as cohort_month,
+        cast(null as {{ dbt.type_string() }}) as acquisition_channel,
+        {{ safe_divide('(select sum(spend) from spend)', 'sum(new_customers)') }} as customer_acquisition_cost
+    from acquired
+    union all
+    select
+        'cohort_month',
+        spend_months.month,
+        null,
+        {{ safe_divide(
+            '(select sum(spend.spend) from spend where spend.month = spend_months.month)',
+            'coalesce(sum(acquired.new_customers), 0)'
+        ) }}
+    from spend_months
+    left join acquired
+        on spend_months.month = acquired.cohort_month
+    group by spend_months.month
+    union all
+    select
+        'acquisition_channel',
+        null,
+        channel_spend.acquisition_channel,
+        {{ safe_divide('max(channel_spend.spend)', 'coalesce(sum(acquired.new_customers), 0)') }}
+    from (
+        select acquisition_channel, sum(spend) as spend from spend group by acquisition_channel
+    ) as channel_spend
+    left join acquired
+        on channel_spend.acquisition_channel = acquired.acquisition_channel
+    group by channel_spend.acquisition_channel
+
+),
+
+measured as (
+
+    select
+        groups.grouping,
+        groups.cohort_month,
+        groups.acquisition_channel,
+        groups.rfm_segment,
+        groups.customers,
+        {{ safe_divide('groups.gross_revenue', 'groups.purchases') }} as average_order_value,
+        trailing_sums.customer_months as trailing_customer_months,
+        {{ safe_divide('12 * trailing_sums.purchases', 'trailing_sums.customer_months') }} as purchases_per_year,
+        case
+            when groups.grouping = 'rfm_segment' then 1 - power(
+                1 - {{ safe_divide('horizon_segments.churned', 'horizon_segments.customers_at_start') }}, 1.0 / {{ horizon }}
+            )
+            else {{ safe_divide('trailing_sums.churned', 'trailing_sums.customer_months') }}
+        end as monthly_churn_rate,
+        {{ safe_divide('trailing_sums.net_revenue', 'trailing_sums.customer_months') }} as arpu,
+        {{ safe_divide('groups.predicted_clv', 'groups.predicted_customers') }} as predicted_clv,
+        case
+            when groups.grouping = 'rfm_segment' then {{ safe_divide('groups.acquisition_cost', 'groups.costed_customers') }}
+            else acquisition_costs.customer_acquisition_cost
+        end as customer_acquisition_cost
+    from groups
+    left join trailing_sums
+        on groups.grouping = trailing_sums.grouping
+        and {{ customer_lifecycle.equal_or_both_null('groups.cohort_month', 'trailing_sums.cohort_month') }}
+        and {{ customer_lifecycle.equal_or_both_null('groups.acquisition_channel', 'trailing_sums.acquisition_channel') }}
+        and {{ customer_lifecycle.equal_or_both_null('groups.rfm_segment', 'trailing_sums.rfm_segment') }}
+    left join horizon_segments
+        on groups.grouping = 'rfm_segment'
+        and groups.rfm_segment = horizon_segments.rfm_segment
+    left join acquisition_costs
+        on groups.grouping = acquisition_costs.grouping
+        and {{ customer_lifecycle.equal_or_both_null('groups.cohort_month', 'acquisition_costs.cohort_month') }}
+        and {{ customer_lifecycle.equal_or_both_null('groups.acquisition_channel', 'acquisition_costs.acquisition_channel') }}
+
+),
+
+{#- The realized values and the payback month from each group's curve. -#}
+curve_values as (
+
+    select
+        measured.grouping,
+        measured.cohort_month,
+        measured.acquisition_channel,
+        measured.rfm_segment,
+        {%- for months in realized_months %}
+        max(case when curves.age = {{ months - 1 }} then curves.contribution_per_customer end) as realized_ltv_{{ months }}m,
+        {%- endfor %}
+        min(case when curves.contribution_per_customer >= measured.customer_acquisition_cost then curves.age end)
+            as payback_month
+    from measured
+    inner join curves
+        on curves.grouping = measured.grouping
+        and {{ customer_lifecycle.equal_or_both_null('curves.cohort_month', 'measured.cohort_month') }}
+        and {{ customer_lifecycle.equal_or_both_null('curves.acquisition_channel', 'measured.acquisition_channel') }}
+        and {{ customer_lifecycle.equal_or_both_null('curves.rfm_segment', 'measured.rfm_segment') }}
+    group by measured.grouping, measured.cohort_month, measured.acquisition_channel, measured.rfm_segment
+
+),
+
+final as (
+
+    select
+        measured.grouping,
+        measured.cohort_month,
+        measured.acquisition_channel,
+        measured.rfm_segment,
+        cast(measured.customers as {{ dbt.type_bigint() }}) as customers,
+        measured.average_order_value,
+        measured.purchases_per_year,
+        measured.monthly_churn_rate,
+        1 / nullif(12 * measured.monthly_churn_rate, 0) as expected_years_retained,
+        {{ margin }} * measured.average_order_value * measured.purchases_per_year
+            / nullif(12 * measured.monthly_churn_rate, 0) as formula_ltv,
+        measured.arpu,
+        {{ margin }} * measured.arpu / nullif(measured.monthly_churn_rate, 0) as arpu_churn_ltv,
+        {%- for months in realized_months %}
+        curve_values.realized_ltv_{{ months }}m,
+        {%- endfor %}
+        measured.predicted_clv,
+        measured.customer_acquisition_cost,
+        {{ margin }} * measured.arpu / nullif(measured.monthly_churn_rate, 0)
+            / nullif(measured.customer_acquisition_cost, 0) as ltv_to_cac,
+        cast(curve_values.payback_month as {{ dbt.type_bigint() }}) as payback_month,
+        reporting_window.as_of_date
+    from measured
+    left join curve_values
+        on curve_values.grouping = measured.grouping
+        and {{ customer_lifecycle.equal_or_both_null('curve_values.cohort_month', 'measured.cohort_month') }}
+        and {{ customer_lifecycle.equal_or_both_null('curve_values.acquisition_channel', 'measured.acquisition_channel') }}
+        and {{ customer_lifecycle.equal_or_both_null('curve_values.rfm_segment', 'measured.rfm_segment') }}
+    cross join reporting_window
+
+)
+
+select * from final
