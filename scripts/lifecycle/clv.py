@@ -55,6 +55,9 @@ LOG_BOUND = 30.0
 #: respect to the log-parameters is at most this (or the optimiser itself reports convergence).
 GRADIENT_TOLERANCE = 1e-6
 
+#: Largest number of (x, T) codes that :func:`_distinct_pairs` counts with a table rather than a sort.
+DENSE_PAIR_CODES = 1 << 24
+
 
 class BgNbdParams(NamedTuple):
     """BG/NBD parameters: purchase rate ~ Gamma(shape r, rate alpha), dropout ~ Beta(a, b)."""
@@ -346,11 +349,21 @@ def expected_average_value(params: GammaGammaParams, frequency: ArrayLike, monet
 
 
 def _distinct_pairs(x: FloatArray, age: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]]:
-    """The distinct (x, T) pairs and, per customer, the index of theirs."""
-    x_values, x_codes = np.unique(x, return_inverse=True)
-    age_values, age_codes = np.unique(age, return_inverse=True)
-    codes = x_codes.astype(np.int64) * age_values.size + age_codes
-    pair_codes, inverse = np.unique(codes, return_inverse=True)
+    """The distinct (x, T) pairs and, per customer, the index of theirs.
+
+    Each column's distinct values are few (whole purchase counts, whole days), so each customer's pair
+    gets a code x_index * n_T + T_index; when all codes fit a table of DENSE_PAIR_CODES entries, the
+    pairs present are found with that table in linear time instead of a sort of all customers.
+    """
+    x_values, age_values = np.unique(x), np.unique(age)
+    codes = np.searchsorted(x_values, x).astype(np.int64) * age_values.size + np.searchsorted(age_values, age)
+    if x_values.size * age_values.size <= DENSE_PAIR_CODES:
+        present = np.zeros(x_values.size * age_values.size, dtype=bool)
+        present[codes] = True
+        pair_codes = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[codes]
+    else:
+        pair_codes, inverse = np.unique(codes, return_inverse=True)
     return x_values[pair_codes // age_values.size], age_values[pair_codes % age_values.size], inverse
 
 
