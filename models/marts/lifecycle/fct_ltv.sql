@@ -175,12 +175,16 @@ age_customers as (
 
 ),
 
+{#- Every age from 0 to the oldest complete one. -#}
 ages as (
 
-    select cast(age as {{ dbt.type_bigint() }}) as age
+    select age
     from (
-        select distinct complete_age as age from age_customers where complete_age >= 0
-    ) as complete_ages
+        select cast({{ dbt.datediff('first_month', 'month', 'month') }} as {{ dbt.type_bigint() }}) as age
+        from ({{ month_series('first_month', 'as_of_month', 'reporting_window') }}) as months
+        cross join reporting_window
+    ) as all_ages
+    where age <= (select max(complete_age) from age_customers)
 
 ),
 
@@ -194,6 +198,18 @@ spend as (
 spend_months as (
 
     select distinct month from spend
+
+),
+
+month_spend as (
+
+    select month, sum(spend) as spend from spend group by month
+
+),
+
+channel_spend as (
+
+    select acquisition_channel, sum(spend) as spend from spend group by acquisition_channel
 
 ),
 
@@ -269,6 +285,21 @@ groups as (
     {% if not loop.last %}union all
     {% endif -%}
     {%- endfor %}
+    {#- Months and channels with spend and no customer: the spend shows, with a null CAC. #}
+    union all
+    select
+        'cohort_month', month, null, null,
+        0, 0, 0, null, 0, null, 0
+    from month_spend
+    where month not in (select cohort_month from customer_groups)
+    union all
+    select
+        'acquisition_channel', null, acquisition_channel, null,
+        0, 0, 0, null, 0, null, 0
+    from channel_spend
+    where acquisition_channel not in (
+        select acquisition_channel from customer_groups where acquisition_channel is not null
+    )
 
 ),
 
@@ -307,33 +338,23 @@ acquisition_costs as (
         'all' as grouping,
         cast(null as date) as cohort_month,
         cast(null as {{ dbt.type_string() }}) as acquisition_channel,
-        {{ safe_divide('(select sum(spend) from spend)', 'sum(new_customers)') }} as customer_acquisition_cost
-    from acquired
+        (select sum(spend) from spend) as spend,
+        (select sum(new_customers) from acquired) as acquired_customers
+    from reporting_window
     union all
-    select
-        'cohort_month',
-        spend_months.month,
-        null,
-        {{ safe_divide(
-            '(select sum(spend.spend) from spend where spend.month = spend_months.month)',
-            'coalesce(sum(acquired.new_customers), 0)'
-        ) }}
-    from spend_months
-    left join acquired
-        on spend_months.month = acquired.cohort_month
-    group by spend_months.month
+    select 'cohort_month', month_spend.month, null, month_spend.spend, acquired_by_month.new_customers
+    from month_spend
+    left join (
+        select cohort_month, sum(new_customers) as new_customers from acquired group by cohort_month
+    ) as acquired_by_month
+        on month_spend.month = acquired_by_month.cohort_month
     union all
-    select
-        'acquisition_channel',
-        null,
-        channel_spend.acquisition_channel,
-        {{ safe_divide('max(channel_spend.spend)', 'coalesce(sum(acquired.new_customers), 0)') }}
-    from (
-        select acquisition_channel, sum(spend) as spend from spend group by acquisition_channel
-    ) as channel_spend
-    left join acquired
-        on channel_spend.acquisition_channel = acquired.acquisition_channel
-    group by channel_spend.acquisition_channel
+    select 'acquisition_channel', null, channel_spend.acquisition_channel, channel_spend.spend, acquired_by_channel.new_customers
+    from channel_spend
+    left join (
+        select acquisition_channel, sum(new_customers) as new_customers from acquired group by acquisition_channel
+    ) as acquired_by_channel
+        on channel_spend.acquisition_channel = acquired_by_channel.acquisition_channel
 
 ),
 
@@ -358,8 +379,11 @@ measured as (
         {{ safe_divide('groups.predicted_clv', 'groups.predicted_customers') }} as predicted_clv,
         case
             when groups.grouping = 'rfm_segment' then {{ safe_divide('groups.acquisition_cost', 'groups.costed_customers') }}
-            else acquisition_costs.customer_acquisition_cost
-        end as customer_acquisition_cost
+            else {{ safe_divide('acquisition_costs.spend', 'coalesce(acquisition_costs.acquired_customers, 0)') }}
+        end as customer_acquisition_cost,
+        cast(acquisition_costs.spend as {{ money_type() }}) as marketing_spend,
+        cast(case when acquisition_costs.spend is not null then coalesce(acquisition_costs.acquired_customers, 0) end
+            as {{ dbt.type_bigint() }}) as acquired_customers
     from groups
     left join trailing_sums
         on groups.grouping = trailing_sums.grouping
@@ -419,6 +443,8 @@ final as (
         curve_values.realized_ltv_{{ months }}m,
         {%- endfor %}
         measured.predicted_clv,
+        measured.marketing_spend,
+        measured.acquired_customers,
         measured.customer_acquisition_cost,
         {{ margin }} * measured.arpu / nullif(measured.monthly_churn_rate, 0)
             / nullif(measured.customer_acquisition_cost, 0) as ltv_to_cac,
