@@ -78,6 +78,7 @@ def test_a_fit_the_data_cannot_pin_down_is_not_converged() -> None:
     """Nobody seems to drop out: a and b run off towards infinity, and the fit says so."""
     fit = clv.fit_bgnbd([0, 1, 3, 0, 2], [0.0, 5.0, 20.0, 0.0, 12.0], [30.0, 25.0, 28.0, 10.0, 40.0])
     assert not fit.converged
+    assert not clv.fit_bgnbd([0, 0], [0.0, 0.0], [10.0, 20.0]).converged  # no repeat purchase at all
 
 
 def test_fit_rejects_inconsistent_inputs() -> None:
