@@ -3,8 +3,8 @@
     month (which ends on as_of_date); a customer is classified in a month when they were in the base
     at its start or end or had money in it, so that the month's customers and revenue are all there.
 
-    The window sums are window frames over month numbers (RANGE, so months without a row count as
-    empty): the classified rows and the customer's months with money in one sorted pass.
+    The sums over periods counted back from the classified month (months without money count as
+    empty):
       window     W months ending with the month classified (segment_window_months)
       prior      the W months before the window
       recent     the R months ending with the last complete month (hidden_churn_recent_months; the
@@ -16,6 +16,7 @@
 {%- set r = s.hidden_churn_recent_months -%}
 {%- set b = s.hidden_churn_baseline_months -%}
 {%- set reach = [2 * w, r + b + 1] | max -%}
+{%- set observed = month_number('classified_months.month') -%}
 with
 
 reporting_window as (
@@ -87,23 +88,12 @@ classified_months as (
 
 ),
 
-{#- The classified rows (measures zero) and the months with money they look back over. -#}
-events as (
+{#- The months with money the classified months look back over. -#}
+money_months as (
 
-    select
-        customer_id,
-        {{ month_number('month') }} as month_number,
-        true as is_classified,
-        0 as purchases,
-        0 as purchase_month,
-        cast(0 as {{ money_type() }}) as net_revenue,
-        cast(null as {{ dbt.type_bigint() }}) as gap_months
-    from classified_months
-    union all
     select
         customer_months.customer_id,
         {{ month_number('customer_months.month') }} as month_number,
-        false as is_classified,
         customer_months.purchases,
         case when customer_months.purchases > 0 then 1 else 0 end as purchase_month,
         cast(customer_months.gross_revenue + customer_months.refunds as {{ money_type() }}) as net_revenue,
@@ -121,29 +111,50 @@ events as (
 
 ),
 
-{%- set frame = "over (partition by customer_id order by month_number range between " -%}
+{#- Each classified month beside the customer's months with money up to `reach` months before it
+    (d = months back), summed per period. A customer has a few such months, so this is a few rows
+    per classified row, summed by a hash aggregate: much cheaper than window frames over many small
+    partitions (docs/decisions.md, "Segment windows as a join"). -#}
+{%- set periods = {
+    'window': [0, w - 1], 'prior': [w, 2 * w - 1],
+    'recent_to_month': [0, r - 1], 'recent_before_month': [1, r],
+    'baseline_to_month': [r, r + b - 1], 'baseline_before_month': [r + 1, r + b]
+} %}
+paired as (
+
+    select
+        classified.customer_id,
+        classified.month,
+        classified.month_number - money_months.month_number as back,
+        money_months.purchases,
+        money_months.purchase_month,
+        money_months.net_revenue,
+        money_months.gap_months
+    from (
+        select customer_id, month, {{ month_number('month') }} as month_number from classified_months
+    ) as classified
+    inner join money_months
+        on classified.customer_id = money_months.customer_id
+        and money_months.month_number between classified.month_number - {{ reach - 1 }} and classified.month_number
+
+),
+
 windowed as (
 
     select
         customer_id,
-        month_number,
-        is_classified,
-        sum(purchases) {{ frame }} {{ w - 1 }} preceding and current row) as window_purchases,
-        sum(purchase_month) {{ frame }} {{ w - 1 }} preceding and current row) as window_purchase_months,
-        sum(net_revenue) {{ frame }} {{ w - 1 }} preceding and current row) as window_net_revenue,
-        count(gap_months) {{ frame }} {{ w - 1 }} preceding and current row) as window_gaps,
-        sum(gap_months) {{ frame }} {{ w - 1 }} preceding and current row) as window_gap_months,
-        sum(gap_months * gap_months) {{ frame }} {{ w - 1 }} preceding and current row) as window_gap_squares,
-        sum(purchases) {{ frame }} {{ 2 * w - 1 }} preceding and {{ w }} preceding) as prior_window_purchases,
-        sum(purchases) {{ frame }} {{ r - 1 }} preceding and current row) as recent_purchases_to_month,
-        sum(net_revenue) {{ frame }} {{ r - 1 }} preceding and current row) as recent_net_revenue_to_month,
-        sum(purchases) {{ frame }} {{ r }} preceding and 1 preceding) as recent_purchases_before_month,
-        sum(net_revenue) {{ frame }} {{ r }} preceding and 1 preceding) as recent_net_revenue_before_month,
-        sum(purchases) {{ frame }} {{ r + b - 1 }} preceding and {{ r }} preceding) as baseline_purchases_to_month,
-        sum(net_revenue) {{ frame }} {{ r + b - 1 }} preceding and {{ r }} preceding) as baseline_net_revenue_to_month,
-        sum(purchases) {{ frame }} {{ r + b }} preceding and {{ r + 1 }} preceding) as baseline_purchases_before_month,
-        sum(net_revenue) {{ frame }} {{ r + b }} preceding and {{ r + 1 }} preceding) as baseline_net_revenue_before_month
-    from events
+        month,
+        {%- for period, bounds in periods.items() %}
+        {%- set inside = 'back between ' ~ bounds[0] ~ ' and ' ~ bounds[1] %}
+        sum(case when {{ inside }} then purchases end) as {{ period }}_purchases,
+        sum(case when {{ inside }} then net_revenue end) as {{ period }}_net_revenue,
+        {%- endfor %}
+        sum(case when back < {{ w }} then purchase_month end) as window_purchase_months,
+        count(case when back < {{ w }} then gap_months end) as window_gaps,
+        sum(case when back < {{ w }} then gap_months end) as window_gap_months,
+        sum(case when back < {{ w }} then gap_months * gap_months end) as window_gap_squares
+    from paired
+    group by customer_id, month
 
 ),
 
@@ -165,32 +176,31 @@ final as (
         classified_months.is_in_base_at_end,
         classified_months.is_new,
         {#- Months of the window (and of the prior window) from the cohort month on. -#}
-        cast(windowed.month_number - greatest(
-            {{ month_number('classified_months.cohort_month') }}, windowed.month_number - {{ w - 1 }}
+        cast({{ observed }} - greatest(
+            {{ month_number('classified_months.cohort_month') }}, {{ observed }} - {{ w - 1 }}
         ) + 1 as {{ dbt.type_bigint() }}) as observed_months,
-        cast(greatest(0, windowed.month_number - {{ w }} - greatest(
-            {{ month_number('classified_months.cohort_month') }}, windowed.month_number - {{ 2 * w - 1 }}
+        cast(greatest(0, {{ observed }} - {{ w }} - greatest(
+            {{ month_number('classified_months.cohort_month') }}, {{ observed }} - {{ 2 * w - 1 }}
         ) + 1) as {{ dbt.type_bigint() }}) as prior_observed_months,
         cast(coalesce(windowed.window_purchases, 0) as {{ dbt.type_bigint() }}) as window_purchases,
         cast(coalesce(windowed.window_purchase_months, 0) as {{ dbt.type_bigint() }}) as window_purchase_months,
         cast(coalesce(windowed.window_net_revenue, 0) as {{ money_type() }}) as window_net_revenue,
-        cast(windowed.window_gaps as {{ dbt.type_bigint() }}) as window_gaps,
+        cast(coalesce(windowed.window_gaps, 0) as {{ dbt.type_bigint() }}) as window_gaps,
         cast(coalesce(windowed.window_gap_months, 0) as {{ dbt.type_bigint() }}) as window_gap_months,
         cast(coalesce(windowed.window_gap_squares, 0) as {{ dbt.type_bigint() }}) as window_gap_squares,
-        cast(coalesce(windowed.prior_window_purchases, 0) as {{ dbt.type_bigint() }}) as prior_window_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_purchases_to_month
-            else windowed.recent_purchases_before_month end, 0) as {{ dbt.type_bigint() }}) as recent_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_net_revenue_to_month
-            else windowed.recent_net_revenue_before_month end, 0) as {{ money_type() }}) as recent_net_revenue,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_purchases_to_month
-            else windowed.baseline_purchases_before_month end, 0) as {{ dbt.type_bigint() }}) as baseline_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_net_revenue_to_month
-            else windowed.baseline_net_revenue_before_month end, 0) as {{ money_type() }}) as baseline_net_revenue
+        cast(coalesce(windowed.prior_purchases, 0) as {{ dbt.type_bigint() }}) as prior_window_purchases,
+        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_to_month_purchases
+            else windowed.recent_before_month_purchases end, 0) as {{ dbt.type_bigint() }}) as recent_purchases,
+        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_to_month_net_revenue
+            else windowed.recent_before_month_net_revenue end, 0) as {{ money_type() }}) as recent_net_revenue,
+        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_to_month_purchases
+            else windowed.baseline_before_month_purchases end, 0) as {{ dbt.type_bigint() }}) as baseline_purchases,
+        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_to_month_net_revenue
+            else windowed.baseline_before_month_net_revenue end, 0) as {{ money_type() }}) as baseline_net_revenue
     from classified_months
-    inner join windowed
+    left join windowed
         on classified_months.customer_id = windowed.customer_id
-        and {{ month_number('classified_months.month') }} = windowed.month_number
-        and windowed.is_classified
+        and classified_months.month = windowed.month
 
 )
 

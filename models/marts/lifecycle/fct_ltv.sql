@@ -13,7 +13,9 @@
 } -%}
 {%- set group_columns = ['cohort_month', 'acquisition_channel', 'rfm_segment'] -%}
 {%- set realized_months = [3, 6, 12, 24] -%}
-{%- set horizon = ((var('churn_inactivity_days') | int) / 30) | round(0, 'ceil') | int + 1 -%}
+{%- set churn_days = var('churn_inactivity_days') | int -%}
+{%- set segment_horizon = (churn_days / 30) | round(0, 'ceil') | int + 1 -%}
+{%- set ltv_horizon = var('ltv_horizon_months', 12) | int -%}
 {%- set select_of = {} -%}
 {%- set group_by_of = {} -%}
 {%- for grouping, columns in groupings.items() -%}
@@ -66,65 +68,118 @@ customer_groups as (
 
 ),
 
-{#- The trailing months: complete classified months after the first, so that the segment at the end
-    of the month before is known. A customer's group in a month: their cohort and channel, and their
-    RFM segment at the end of the month before. -#}
+{#- Retention, revenue and purchases are followed over a horizon (docs/definitions.md, "LTV"): the
+    customers in the base at the end of a start month, h months on. Churn is the share out of the
+    base at the end, as a monthly rate 1 - (1 - share)^(1/h); ARPU and purchases per year count
+    their money in the h months after the start.
+    All, cohorts and channels: the start is the last complete month minus ltv_horizon_months (h). -#}
+horizon_window as (
+
+    select
+        cast({{ dbt.dateadd('month', -ltv_horizon, 'last_complete_month') }} as date) as start_month,
+        last_complete_month as end_month
+    from (
+        select
+            case
+                when {{ month_last_day('as_of_month') }} <= as_of_date then as_of_month
+                else cast({{ dbt.dateadd('month', -1, 'as_of_month') }} as date)
+            end as last_complete_month
+        from reporting_window
+    ) as complete
+
+),
+
+horizon_customers as (
+
+    select
+        customer_months.customer_id,
+        max(case when customer_months.month <= horizon_window.start_month then customer_months.last_purchase_date end)
+            as last_purchase_at_start,
+        max(customer_months.last_purchase_date) as last_purchase_at_end,
+        sum(case when customer_months.month > horizon_window.start_month then customer_months.purchases end)
+            as purchases,
+        sum(case when customer_months.month > horizon_window.start_month
+            then customer_months.gross_revenue + customer_months.refunds end) as net_revenue,
+        max(horizon_window.start_month) as start_month,
+        max(horizon_window.end_month) as end_month
+    from {{ ref('int_customer_months_paid') }} as customer_months
+    cross join horizon_window
+    where customer_months.month <= horizon_window.end_month
+    group by customer_months.customer_id
+
+),
+
+horizon_groups as (
+
+    select
+        customers.cohort_month,
+        customers.acquisition_channel,
+        cast(null as {{ dbt.type_string() }}) as rfm_segment,
+        count(*) as customers_at_start,
+        count(case when not coalesce({{ add_days('horizon_customers.last_purchase_at_end', churn_days) }}
+            > {{ month_last_day('horizon_customers.end_month') }}, false) then 1 end) as churned,
+        sum(horizon_customers.purchases) as purchases,
+        sum(horizon_customers.net_revenue) as net_revenue,
+        {{ ltv_horizon }} as horizon_months
+    from horizon_customers
+    inner join customers
+        on horizon_customers.customer_id = customers.customer_id
+    where {{ add_days('horizon_customers.last_purchase_at_start', churn_days) }}
+        > {{ month_last_day('horizon_customers.start_month') }}
+    group by customers.cohort_month, customers.acquisition_channel
+
+),
+
+{#- Segments: a segment is partly defined by recency, so its customers can hardly leave the base
+    within a month (a recent buyer stays churn_inactivity_days). Start months are the classified
+    months whose month h = ceil(churn_inactivity_days / 30) + 1 later is complete and classified;
+    the customers count in the segment they had at the start. -#}
 segment_months as (
 
     select * from {{ ref('int_customer_segments') }}
 
 ),
 
-trailing_months as (
+segment_starts as (
 
-    select this_month.*, last_month.rfm_segment as segment_at_start
-    from segment_months as this_month
-    inner join segment_months as last_month
-        on this_month.customer_id = last_month.customer_id
-        and this_month.month = cast({{ dbt.dateadd('month', 1, 'last_month.month') }} as date)
-    cross join reporting_window
-    where
-        this_month.was_in_base_at_start
-        and {{ month_last_day('this_month.month') }} <= reporting_window.as_of_date
-
-),
-
-trailing_groups as (
-
-    select
-        trailing_months.cohort_month,
-        customers.acquisition_channel,
-        trailing_months.segment_at_start as rfm_segment,
-        count(*) as customer_months,
-        count(case when not trailing_months.is_in_base_at_end then 1 end) as churned,
-        sum(trailing_months.purchases) as purchases,
-        sum(trailing_months.net_revenue) as net_revenue
-    from trailing_months
-    inner join customers
-        on trailing_months.customer_id = customers.customer_id
-    group by trailing_months.cohort_month, customers.acquisition_channel, trailing_months.segment_at_start
-
-),
-
-{#- A segment is partly defined by recency, so its customers can hardly leave the base within one
-    month (a recent buyer stays churn_inactivity_days). Its churn is measured over h months instead
-    (h = ceil(churn_inactivity_days / 30) + 1): of the customers in the segment at the end of a month
-    (in the base), the share out of the base h months later, as a monthly rate 1 - (1 - share)^(1/h). -#}
-horizon_segments as (
-
-    select
-        start_month.rfm_segment,
-        count(*) as customers_at_start,
-        count(case when not coalesce(end_month.is_in_base_at_end, false) then 1 end) as churned
+    select start_month.customer_id, start_month.month, start_month.rfm_segment
     from segment_months as start_month
-    left join segment_months as end_month
-        on start_month.customer_id = end_month.customer_id
-        and end_month.month = cast({{ dbt.dateadd('month', horizon, 'start_month.month') }} as date)
     cross join reporting_window
     where
         start_month.is_in_base_at_end
-        and {{ month_last_day(dbt.dateadd('month', horizon, 'start_month.month')) }} <= reporting_window.as_of_date
-    group by start_month.rfm_segment
+        and {{ month_last_day(dbt.dateadd('month', segment_horizon, 'start_month.month')) }} <= reporting_window.as_of_date
+
+),
+
+segment_followed as (
+
+    select
+        segment_starts.customer_id,
+        segment_starts.month,
+        segment_starts.rfm_segment,
+        max(case when later.month = cast({{ dbt.dateadd('month', segment_horizon, 'segment_starts.month') }} as date)
+            and later.is_in_base_at_end then 1 else 0 end) as stayed,
+        sum(later.purchases) as purchases,
+        sum(later.net_revenue) as net_revenue
+    from segment_starts
+    left join segment_months as later
+        on segment_starts.customer_id = later.customer_id
+        and later.month > segment_starts.month
+        and later.month <= cast({{ dbt.dateadd('month', segment_horizon, 'segment_starts.month') }} as date)
+    group by segment_starts.customer_id, segment_starts.month, segment_starts.rfm_segment
+
+),
+
+segment_horizon_groups as (
+
+    select
+        rfm_segment,
+        count(*) as customers_at_start,
+        count(*) - sum(stayed) as churned,
+        sum(purchases) as purchases,
+        sum(net_revenue) as net_revenue
+    from segment_followed
+    group by rfm_segment
 
 ),
 
@@ -303,20 +358,28 @@ groups as (
 
 ),
 
-trailing_sums as (
+horizon_sums as (
 
-    {% for grouping in groupings -%}
+    {% for grouping in groupings if grouping != 'rfm_segment' -%}
     select
         {{ select_of[grouping] }}
-        sum(customer_months) as customer_months,
+        sum(customers_at_start) as customers_at_start,
         sum(churned) as churned,
         sum(purchases) as purchases,
-        sum(net_revenue) as net_revenue
-    from trailing_groups
+        sum(net_revenue) as net_revenue,
+        {{ ltv_horizon }} as horizon_months
+    from horizon_groups
     {{ group_by_of[grouping] }}
-    {% if not loop.last %}union all
-    {% endif -%}
-    {%- endfor %}
+    union all
+    {% endfor -%}
+    select
+        {{ select_of['rfm_segment'] }}
+        customers_at_start,
+        churned,
+        purchases,
+        net_revenue,
+        {{ segment_horizon }} as horizon_months
+    from segment_horizon_groups
 
 ),
 
@@ -367,15 +430,16 @@ measured as (
         groups.rfm_segment,
         groups.customers,
         {{ safe_divide('groups.gross_revenue', 'groups.purchases') }} as average_order_value,
-        trailing_sums.customer_months as trailing_customer_months,
-        {{ safe_divide('12 * trailing_sums.purchases', 'trailing_sums.customer_months') }} as purchases_per_year,
-        case
-            when groups.grouping = 'rfm_segment' then 1 - power(
-                1 - {{ safe_divide('horizon_segments.churned', 'horizon_segments.customers_at_start') }}, 1.0 / {{ horizon }}
-            )
-            else {{ safe_divide('trailing_sums.churned', 'trailing_sums.customer_months') }}
-        end as monthly_churn_rate,
-        {{ safe_divide('trailing_sums.net_revenue', 'trailing_sums.customer_months') }} as arpu,
+        horizon_sums.customers_at_start as horizon_customers,
+        horizon_sums.horizon_months,
+        {{ safe_divide('12 * horizon_sums.purchases', 'horizon_sums.customers_at_start * horizon_sums.horizon_months') }}
+            as purchases_per_year,
+        1 - power(
+            1 - {{ safe_divide('horizon_sums.churned', 'horizon_sums.customers_at_start') }},
+            1.0 / horizon_sums.horizon_months
+        ) as monthly_churn_rate,
+        {{ safe_divide('horizon_sums.net_revenue', 'horizon_sums.customers_at_start * horizon_sums.horizon_months') }}
+            as arpu,
         {{ safe_divide('groups.predicted_clv', 'groups.predicted_customers') }} as predicted_clv,
         case
             when groups.grouping = 'rfm_segment' then {{ safe_divide('groups.acquisition_cost', 'groups.costed_customers') }}
@@ -385,14 +449,11 @@ measured as (
         cast(case when acquisition_costs.spend is not null then coalesce(acquisition_costs.acquired_customers, 0) end
             as {{ dbt.type_bigint() }}) as acquired_customers
     from groups
-    left join trailing_sums
-        on groups.grouping = trailing_sums.grouping
-        and {{ customer_lifecycle.equal_or_both_null('groups.cohort_month', 'trailing_sums.cohort_month') }}
-        and {{ customer_lifecycle.equal_or_both_null('groups.acquisition_channel', 'trailing_sums.acquisition_channel') }}
-        and {{ customer_lifecycle.equal_or_both_null('groups.rfm_segment', 'trailing_sums.rfm_segment') }}
-    left join horizon_segments
-        on groups.grouping = 'rfm_segment'
-        and groups.rfm_segment = horizon_segments.rfm_segment
+    left join horizon_sums
+        on groups.grouping = horizon_sums.grouping
+        and {{ customer_lifecycle.equal_or_both_null('groups.cohort_month', 'horizon_sums.cohort_month') }}
+        and {{ customer_lifecycle.equal_or_both_null('groups.acquisition_channel', 'horizon_sums.acquisition_channel') }}
+        and {{ customer_lifecycle.equal_or_both_null('groups.rfm_segment', 'horizon_sums.rfm_segment') }}
     left join acquisition_costs
         on groups.grouping = acquisition_costs.grouping
         and {{ customer_lifecycle.equal_or_both_null('groups.cohort_month', 'acquisition_costs.cohort_month') }}
@@ -431,6 +492,8 @@ final as (
         measured.acquisition_channel,
         measured.rfm_segment,
         cast(measured.customers as {{ dbt.type_bigint() }}) as customers,
+        cast(measured.horizon_customers as {{ dbt.type_bigint() }}) as horizon_customers,
+        cast(measured.horizon_months as {{ dbt.type_bigint() }}) as horizon_months,
         measured.average_order_value,
         measured.purchases_per_year,
         measured.monthly_churn_rate,
