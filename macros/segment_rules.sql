@@ -32,7 +32,7 @@
         'regularity_min_purchase_months': [2, 60], 'regular_monthly_max_missed_months': [0, 59],
         'hidden_churn_recent_months': [1, 24], 'hidden_churn_baseline_months': [1, 60],
         'hidden_churn_min_baseline_purchases': [1, 1000], 'inactivity_cooling_days': [1, 3650],
-        'inactivity_at_risk_days': [1, 3650], 'never_converted_days': [0, 3650]
+        'inactivity_at_risk_days': [1, 3650], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60]
     } -%}
     {%- for name, bounds in whole.items() -%}
         {%- set text = var(name) | string | trim -%}
