@@ -238,6 +238,24 @@ def run(calibration_end: dt.date = CALIBRATION_END, holdout_end: dt.date = HOLDO
         _markdown_table(bought.reset_index()),
         "",
     ]
+    repeaters = customers[customers["frequency"] > 0]
+    repeat_bought = _crosstab(repeaters["p_alive_band"], repeaters["bought_in_holdout"])
+    repeat_bought = repeat_bought.reindex(columns=["bought", "did not buy", "customers"], fill_value=0)
+    repeat_bought["share bought"] = repeat_bought["bought"] / repeat_bought["customers"].where(
+        repeat_bought["customers"] > 0
+    )
+    repeat_rule = _crosstab(repeaters["p_alive_band"], repeaters["rule"])
+    repeat_rule = repeat_rule.reindex(columns=["active", "churned"], fill_value=0)
+    repeat_bought.insert(0, "rule: churned", repeat_rule["churned"])
+    repeat_bought.insert(0, "rule: active", repeat_rule["active"])
+    lines += [
+        "The same for repeat buyers only (calibration frequency >= 1): one-time buyers have p_alive = 1 by"
+        " construction (BG/NBD lets a customer drop out only right after a repeat purchase), and they fill"
+        " the top band above.",
+        "",
+        _markdown_table(repeat_bought.reset_index()),
+        "",
+    ]
     rule_bought = pd.crosstab(customers["rule"], customers["bought_in_holdout"])
     rule_bought["customers"] = rule_bought.sum(axis=1)
     rule_bought["share bought"] = rule_bought["bought"] / rule_bought["customers"]

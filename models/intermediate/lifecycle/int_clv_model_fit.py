@@ -72,6 +72,23 @@ def _whole_number(name, value, minimum):
     return int(number)
 
 
+def _distinct_rows(frequency, recency_days, age_days):
+    """The sample's distinct (frequency, recency, T) rows in days, with the customers on each:
+    (frequency, recency_days, age_days, counts). The three whole numbers are packed into one int64
+    (21 bits each, up to 2 million purchases or days) whose 1-d unique is a fast sort; a row-wise
+    unique of the three columns takes seconds on a million rows."""
+    bits = 21
+    mask = (1 << bits) - 1
+    columns = (frequency, recency_days, age_days)
+    if any(column.min() < 0 or column.max() > mask for column in columns):
+        rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+        return rows[:, 0], rows[:, 1], rows[:, 2], counts
+    keys, counts = np.unique(
+        (frequency << (2 * bits)) | (recency_days << bits) | age_days, return_counts=True
+    )
+    return keys >> (2 * bits), (keys >> bits) & mask, keys & mask, counts
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     sample_limit = _whole_number("clv_fit_sample_customers", dbt.config.get("clv_fit_sample_customers"), 1)
@@ -97,16 +114,13 @@ def model(dbt, session):
         row["customers_in_sample"] = len(sample["frequency"])
 
     if row["customers_in_sample"] > 0:
-        days = np.column_stack(
-            [
+        frequency, recency_days, age_days, counts = _distinct_rows(
+            *(
                 np.asarray(sample[column], dtype=np.int64)
                 for column in ("frequency", "recency_days", "age_days")
-            ]
+            )
         )
-        distinct, counts = np.unique(days, axis=0, return_counts=True)
-        bgnbd = clv.fit_bgnbd(
-            distinct[:, 0], distinct[:, 1] / WEEK_DAYS, distinct[:, 2] / WEEK_DAYS, weights=counts
-        )
+        bgnbd = clv.fit_bgnbd(frequency, recency_days / WEEK_DAYS, age_days / WEEK_DAYS, weights=counts)
         row.update(bgnbd.params._asdict())
         row.update(bgnbd_converged=bgnbd.converged, bgnbd_log_likelihood=bgnbd.log_likelihood)
 
