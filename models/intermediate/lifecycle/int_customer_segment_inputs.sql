@@ -115,23 +115,26 @@ money_months as (
     (d = months back), summed per period. A customer has a few such months, so this is a few rows
     per classified row, summed by a hash aggregate: much cheaper than window frames over many small
     partitions (docs/decisions.md, "Segment windows as a join"). -#}
-{%- set periods = {
-    'window': [0, w - 1], 'prior': [w, 2 * w - 1],
-    'recent_to_month': [0, r - 1], 'recent_before_month': [1, r],
-    'baseline_to_month': [r, r + b - 1], 'baseline_before_month': [r + 1, r + b]
-} %}
+{%- set periods = {'window': [0, w - 1], 'prior': [w, 2 * w - 1], 'recent': [0, r - 1], 'baseline': [r, r + b - 1]} %}
 paired as (
 
     select
         classified.customer_id,
         classified.month,
         classified.month_number - money_months.month_number as back,
+        {#- Months back from the last complete month (the month before, in an incomplete as_of month). -#}
+        classified.month_number - money_months.month_number - classified.incomplete as back_complete,
         money_months.purchases,
         money_months.purchase_month,
         money_months.net_revenue,
         money_months.gap_months
     from (
-        select customer_id, month, {{ month_number('month') }} as month_number from classified_months
+        select
+            customer_id,
+            month,
+            {{ month_number('month') }} as month_number,
+            case when is_complete_month then 0 else 1 end as incomplete
+        from classified_months
     ) as classified
     inner join money_months
         on classified.customer_id = money_months.customer_id
@@ -145,9 +148,11 @@ windowed as (
         customer_id,
         month,
         {%- for period, bounds in periods.items() %}
-        {%- set inside = 'back between ' ~ bounds[0] ~ ' and ' ~ bounds[1] %}
+        {%- set inside = ('back' if period in ['window', 'prior'] else 'back_complete') ~ ' between ' ~ bounds[0] ~ ' and ' ~ bounds[1] %}
         sum(case when {{ inside }} then purchases end) as {{ period }}_purchases,
+        {%- if period != 'prior' %}
         sum(case when {{ inside }} then net_revenue end) as {{ period }}_net_revenue,
+        {%- endif %}
         {%- endfor %}
         sum(case when back < {{ w }} then purchase_month end) as window_purchase_months,
         count(case when back < {{ w }} then gap_months end) as window_gaps,
@@ -189,14 +194,10 @@ final as (
         cast(coalesce(windowed.window_gap_months, 0) as {{ dbt.type_bigint() }}) as window_gap_months,
         cast(coalesce(windowed.window_gap_squares, 0) as {{ dbt.type_bigint() }}) as window_gap_squares,
         cast(coalesce(windowed.prior_purchases, 0) as {{ dbt.type_bigint() }}) as prior_window_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_to_month_purchases
-            else windowed.recent_before_month_purchases end, 0) as {{ dbt.type_bigint() }}) as recent_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.recent_to_month_net_revenue
-            else windowed.recent_before_month_net_revenue end, 0) as {{ money_type() }}) as recent_net_revenue,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_to_month_purchases
-            else windowed.baseline_before_month_purchases end, 0) as {{ dbt.type_bigint() }}) as baseline_purchases,
-        cast(coalesce(case when classified_months.is_complete_month then windowed.baseline_to_month_net_revenue
-            else windowed.baseline_before_month_net_revenue end, 0) as {{ money_type() }}) as baseline_net_revenue
+        cast(coalesce(windowed.recent_purchases, 0) as {{ dbt.type_bigint() }}) as recent_purchases,
+        cast(coalesce(windowed.recent_net_revenue, 0) as {{ money_type() }}) as recent_net_revenue,
+        cast(coalesce(windowed.baseline_purchases, 0) as {{ dbt.type_bigint() }}) as baseline_purchases,
+        cast(coalesce(windowed.baseline_net_revenue, 0) as {{ money_type() }}) as baseline_net_revenue
     from classified_months
     left join windowed
         on classified_months.customer_id = windowed.customer_id
