@@ -3,8 +3,9 @@
 A small YAML file, given as `--mapping FILE` or found as `mapping.yml` in the data folder (`--mapping`
 wins), says per input table which export column holds each contract column (`columns`), which export
 status means which contract status (`status`, `refund_statuses`), which timestamp formats to try
-(`timestamp`) and the amount's separators (`amount`). The file is checked whole here: any problem is an
-`MappingError` (exit code 3) naming the file and the key.
+(`timestamp`) and the amount's separators (`amount`); for `marketing_spend`, the columns and the spend's
+separators (`amount`) only. The file is checked whole here: any problem is an `MappingError` (exit code
+3) naming the file and the key.
 
 Column renames are applied by the loader (inputs.py reads the contract column from the export's
 column); the rest goes to dbt as the var `input_mapping` (the normalized mapping, `columns` included so
@@ -21,7 +22,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from lifecycle.inputs import INPUT_TABLES, InputFileError, first_line
+from lifecycle.inputs import ALL_INPUTS, InputFileError, first_line
 
 MAPPING_FILE_NAME = "mapping.yml"
 CONTRACT_STATUSES = ("succeeded", "failed", "pending")
@@ -31,6 +32,9 @@ THOUSANDS_SEPARATORS = (",", ".", " ", "'")
 TABLE_KEYS = {
     "payments": ("columns", "status", "refund_statuses", "timestamp", "amount"),
     "customers": ("columns", "timestamp"),
+    # The spend's month forms are fixed (docs/definitions.md, "Marketing spend"), and its channels must
+    # be the customers' own names, which have no vocabulary either.
+    "marketing_spend": ("columns", "amount"),
 }
 TIMESTAMP_COLUMN = {"payments": "paid_at", "customers": "created_at"}
 AMOUNT_KEYS = ("decimal", "thousands")
@@ -161,7 +165,7 @@ def normalize(document: object, path: Path) -> dict[str, dict]:
 
 
 def _columns(value: object, table_name: str, path: Path, key: str) -> dict[str, str]:
-    contract = next(table.columns for table in INPUT_TABLES if table.name == table_name)
+    contract = next(table.columns for table in ALL_INPUTS if table.name == table_name)
     columns = _mapping(value, path, key)
     _known_keys(columns, contract, path, f"{key}.")
     renames: dict[str, str] = {}

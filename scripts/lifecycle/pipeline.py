@@ -45,6 +45,8 @@ MARTS = [
 # The DuckDB output of profiles.yml the pipeline builds with, whatever LIFECYCLE_TARGET says (plain dbt's
 # default target): the pipeline builds and publishes DuckDB files only.
 PIPELINE_TARGET = "prod"
+# Said in one line when there is no marketing spend to read (docs/definitions.md, "Marketing spend").
+SPEND_ABSENT = "CAC, LTV:CAC and payback columns are null"
 DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) (START|OK|PASS|FAIL|ERROR|WARN|SKIP|NO-OP)\b")
 
 
@@ -223,6 +225,7 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             record.inputs = [info.to_dict() for info in files.values()]
             for info in files.values():
                 progress.info(f"{info.table}: {info.rows:,} rows from {info.path}")
+            _say_when_spend_is_missing(record, files, progress)
             rebuild += changes
             if full_refresh:
                 rebuild.append("--full-refresh")
@@ -241,6 +244,7 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
             progress.begin("validating inputs and marts (Great Expectations)")
             with duckdb.connect(str(building)) as con:
                 _record_row_counts(con, record, progress)
+                _report_channels_without_customers(con, progress)
                 _check_set_aside_share(con, record)
                 checks_ok = _validate(con, record, progress, families=("inputs", "marts"))
                 if not checks_ok:
@@ -276,6 +280,7 @@ def _check(record: RunRecord) -> int:
             inputs.load(con, files)
             inputs.check_single_currency(con, files)
         record.inputs = [info.to_dict() for info in files.values()]
+        _say_when_spend_is_missing(record, files, progress)
         # The row counts, and the accepted payments the input suites read.
         dbt_ok = _dbt(
             ["run", "--select", "+quarantine_input_row_counts", "+int_payments_accepted"],
@@ -289,6 +294,7 @@ def _check(record: RunRecord) -> int:
         progress.begin("validating accepted rows (Great Expectations)")
         with duckdb.connect(str(database)) as con:
             _record_row_counts(con, record, progress)
+            _report_channels_without_customers(con, progress)
             record.set_aside_examples = set_aside.collect_examples(con, record.set_aside_by_reason)
             checks_ok = _validate(con, record, progress, families=("inputs",))
     _print_input_report(record)
@@ -298,7 +304,7 @@ def _check(record: RunRecord) -> int:
 def _inspect_inputs(record: RunRecord, progress: Progress, scratch: Path) -> dict[str, inputs.InputFile]:
     data_dir = Path(record.data_dir) if record.data_dir else None
     located = inputs.discover(data_dir)
-    tables = {table.name: table for table in inputs.INPUT_TABLES}
+    tables = {table.name: table for table in inputs.ALL_INPUTS}
     chosen = mapping.apply(record.mapping, data_dir, progress.info)
     files = {
         name: inputs.inspect(tables[name], path, scratch, chosen.renames(name) if chosen else None)
@@ -464,7 +470,7 @@ def _record_row_counts(con: duckdb.DuckDBPyConnection, record: RunRecord, progre
         {"table": table, "rows_read": read, "rows_accepted": accepted, "rows_set_aside": set_aside}
         for table, read, accepted, set_aside in counts
     ]
-    for table in ("payments", "customers"):
+    for table in (spec.name for spec in inputs.ALL_INPUTS):
         reasons = con.execute(
             f"select reason, count(*) from quarantine.{table} group by reason order by count(*) desc, reason"
         ).fetchall()
@@ -477,6 +483,44 @@ def _record_row_counts(con: duckdb.DuckDBPyConnection, record: RunRecord, progre
         )
         if not balanced:
             raise PipelineFailure(EXIT_CHECKS_FAILED, f"{row['table']}: rows read != accepted + set aside")
+
+
+def _say_when_spend_is_missing(
+    record: RunRecord, files: dict[str, inputs.InputFile], progress: Progress
+) -> None:
+    """One line when there is no marketing spend to read: the optional input is not there, or has no rows."""
+    info = files.get(inputs.MARKETING_SPEND.name)
+    if info is None:
+        where = record.data_dir or "the demo data"
+        progress.info(
+            f"marketing_spend: not found in {where} (marketing_spend.csv or .parquet); {SPEND_ABSENT}"
+        )
+    elif info.rows == 0:
+        progress.info(f"marketing_spend: {info.path} has no rows; {SPEND_ABSENT}")
+
+
+def _report_channels_without_customers(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    """One line naming the spend's channels that no customer has, with their spend: kept, not dropped
+    (intermediate.int_marketing_spend_monthly, channel_has_customers = false)."""
+    channels = con.execute(
+        """
+        select acquisition_channel, sum(spend), sum(spend_rows)
+        from intermediate.int_marketing_spend_monthly
+        where not channel_has_customers
+        group by acquisition_channel
+        order by acquisition_channel
+        """
+    ).fetchall()
+    if channels:
+        listed = ", ".join(
+            f"{channel} ({spend:,.2f} in {rows:,} row{'' if rows == 1 else 's'})"
+            for channel, spend, rows in channels
+        )
+        progress.info(
+            f"marketing_spend: no customer has the acquisition channel {listed}; kept in "
+            "intermediate.int_marketing_spend_monthly with channel_has_customers = false (no new customers, "
+            "so no CAC)"
+        )
 
 
 def _check_set_aside_share(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
@@ -579,7 +623,7 @@ def _print_input_report(record: RunRecord) -> None:
     print("\nInput report")
     for row in record.row_counts:
         print(
-            f"  {row['table']:<10} {row['rows_read']:>12,} read = {row['rows_accepted']:>12,} accepted "
+            f"  {row['table']:<15} {row['rows_read']:>12,} read = {row['rows_accepted']:>12,} accepted "
             f"+ {row['rows_set_aside']:>10,} set aside"
         )
         for reason, count in record.set_aside_by_reason.get(row["table"], {}).items():

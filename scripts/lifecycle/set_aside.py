@@ -35,12 +35,23 @@ REASON_COLUMNS = {
         "created_at_out_of_range": ("customer_id", "created_at"),
         "created_at_after_as_of_date": ("customer_id", "created_at"),
     },
+    "marketing_spend": {
+        "invalid_month": ("month", "acquisition_channel"),
+        "month_out_of_range": ("month", "acquisition_channel"),
+        "missing_acquisition_channel": ("month", "acquisition_channel"),
+        "invalid_spend": ("month", "acquisition_channel", "spend"),
+        "negative_spend": ("month", "acquisition_channel", "spend"),
+        "invalid_currency": ("month", "acquisition_channel", "currency"),
+        "currency_mismatch": ("month", "acquisition_channel", "currency"),
+        "month_after_as_of_date": ("month", "acquisition_channel"),
+    },
 }
 # Rows dated after as_of_date are left out on purpose, not bad: the limit does not count them.
-AFTER_AS_OF_REASONS = ("paid_at_after_as_of_date", "created_at_after_as_of_date")
+AFTER_AS_OF_REASONS = ("paid_at_after_as_of_date", "created_at_after_as_of_date", "month_after_as_of_date")
 ALL_COLUMNS = {
     "payments": ("payment_id", "customer_id", "paid_at", "amount", "currency", "status"),
     "customers": ("customer_id", "created_at", "country", "acquisition_channel"),
+    "marketing_spend": ("month", "acquisition_channel", "spend", "currency"),
 }
 
 
