@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -23,6 +24,7 @@ from lifecycle.generate import (
     add_arguments,
     append_day,
     generate,
+    marketing_spend,
     run,
     write_table,
 )
@@ -79,18 +81,19 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path, fmt: str) -> None:
     def files(seed: int, name: str) -> list[bytes]:
         out = tmp_path / name
         assert cli(["--payments", "3000", "--seed", str(seed), "--format", fmt, "--out", str(out)]) == 0
-        return [(out / f"{table}.{fmt}").read_bytes() for table in ("payments", "customers")]
+        tables = ("payments", "customers", "marketing_spend")
+        return [(out / f"{table}.{fmt}").read_bytes() for table in tables]
 
     first = files(7, "a")
     assert files(7, "b") == first
     other = files(8, "c")
-    assert other[0] != first[0] and other[1] != first[1]
+    assert all(other[i] != first[i] for i in range(3))
 
 
 def test_demo_seeds_are_current(tmp_path: Path) -> None:
     """seeds/ holds exactly what `lifecycle generate --demo` writes, each file under 2.5 MB."""
     assert cli(["--demo", "--out", str(tmp_path)]) == 0
-    for name in ("raw_payments.csv", "raw_customers.csv"):
+    for name in ("raw_payments.csv", "raw_customers.csv", "raw_marketing_spend.csv"):
         fresh = (tmp_path / name).read_bytes()
         assert len(fresh) < 2_500_000
         assert (SEEDS_DIR / name).read_bytes() == fresh, f"regenerate with `make demo-data`: {name}"
@@ -184,6 +187,50 @@ def test_demo_customers_cohorts_decay(demo: tuple[pd.DataFrame, pd.DataFrame]) -
     assert active[0] > active[1] > active[12]
     new_per_year = cohort.groupby(buys["customer_id"]).first().floordiv(12).value_counts()
     assert new_per_year[2024] > new_per_year[2023]
+
+
+def test_demo_marketing_spend(demo: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """One row a month for every channel (two for search and social: campaigns), Jan 2023 .. Oct 2025,
+    in the payments' currency. Spend divided by the customers whose first purchase is in the month,
+    per channel over the period: 25-90 for the paid channels, organic a few units a customer. Same
+    customers and seed, same rows; another seed, other spend (the payments and customers do not draw
+    from the spend's stream: test_demo_seeds_are_current)."""
+    p, c = demo
+    customers = pa.Table.from_pandas(c, preserve_index=False)
+    table = marketing_spend(customers, "USD", DEMO_SEED, DEMO_START, DEMO_END)
+    assert marketing_spend(customers, "USD", DEMO_SEED, DEMO_START, DEMO_END).equals(table)
+    assert not marketing_spend(customers, "USD", DEMO_SEED + 1, DEMO_START, DEMO_END).equals(table)
+    spend = table.to_pandas()
+    assert list(spend.columns) == ["month", "acquisition_channel", "spend", "currency"]
+    assert len(spend) == 34 * 7
+    assert (
+        spend["month"].drop_duplicates().tolist()
+        == [f"{year}-{month:02d}" for year in (2023, 2024, 2025) for month in range(1, 13)][:34]
+    )
+    per_month = spend.groupby("acquisition_channel").size() / 34
+    assert per_month.to_dict() == {"email": 1, "organic": 1, "paid_search": 2, "referral": 1, "social": 2}
+    assert spend["spend"].str.fullmatch(r"\d+\.\d\d").all()
+    assert set(spend["currency"]) == {"USD"}
+    spend["cents"] = spend["spend"].str.replace(".", "", regex=False).astype(np.int64)
+    assert spend["cents"].sum() == 11_705_623
+
+    first_month = p[p["is_purchase"]].groupby("customer_id")["ts"].min().dt.strftime("%Y-%m")
+    channel = c.set_index("customer_id")["acquisition_channel"]
+    new_customers = first_month.to_frame("month").join(channel, how="inner")
+    cac = (
+        spend.groupby("acquisition_channel")["cents"].sum()
+        / 100
+        / new_customers.groupby("acquisition_channel").size()
+    ).round(2)
+    assert cac.to_dict() == {
+        "email": 25.61,
+        "organic": 7.24,
+        "paid_search": 90.02,
+        "referral": 37.49,
+        "social": 58.41,
+    }
+    organic = spend.loc[spend["acquisition_channel"] == "organic", "cents"]
+    assert organic.between(10_000, 40_000).all()
 
 
 @pytest.mark.parametrize(

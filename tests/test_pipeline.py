@@ -81,13 +81,15 @@ def test_run_publishes_the_marts_and_records_the_run(published: tuple[Path, dict
     assert {row["table"]: row["rows_read"] for row in record["row_counts"]} == {
         "payments": 25_040,
         "customers": 2_994,
+        "marketing_spend": 238,
     }
     assert all(
         row["rows_read"] == row["rows_accepted"] + row["rows_set_aside"] for row in record["row_counts"]
     )
     assert record["mart_checksums"]["dim_customers"]["rows"] == 3_039
-    # The three staging unit tests read the demo seeds and are off when the pipeline loads raw tables.
-    assert record["dbt"]["counts"]["unit_test"] == {"pass": 15}
+    # The unit tests that read the demo seeds (the five of staging, one of quarantine) are off when the
+    # pipeline loads raw tables.
+    assert record["dbt"]["counts"]["unit_test"] == {"pass": 16}
     assert record["checks"] and all(check["success"] for check in record["checks"])
     assert not (warehouse.parent / f".{warehouse.name}.building").exists()
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -97,7 +99,7 @@ def test_run_publishes_the_marts_and_records_the_run(published: tuple[Path, dict
         runs = con.execute(
             "select run_id, outcome, rows_read, rows_set_aside from ops.pipeline_runs"
         ).fetchall()
-        assert runs == [(record["run_id"], "success", 25_040 + 2_994, 0)]
+        assert runs == [(record["run_id"], "success", 25_040 + 2_994 + 238, 0)]
         assert con.execute("select count(*) from marts.fct_churn_monthly").fetchone() == (34,)
 
 
@@ -149,6 +151,41 @@ def test_inputs_with_nothing_accepted_are_invalid_input_found_by_dbt(tmp_path: P
     assert not warehouse.exists()
     record = record_of(completed)
     assert record["outcome"] == "failed" and record["exit_code"] == 3
+
+
+def test_a_run_without_marketing_spend_says_so_in_one_line_and_succeeds(tmp_path: Path) -> None:
+    """marketing_spend is optional: without it the run says in one line that the CAC-based columns are
+    null, publishes, counts no spend input and leaves the monthly spend empty, with its columns."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "payments.csv").write_text(
+        "payment_id,customer_id,paid_at,amount,currency,status\n"
+        "p1,c1,2024-01-05T10:00:00Z,49.00,USD,succeeded\n"
+        "p2,c2,2024-02-10T12:00:00Z,19.00,USD,succeeded\n"
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    completed = lifecycle(["run", "--data-dir", str(data)], warehouse)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    # The progress lines about the input, without their elapsed time (dbt's lines name the models).
+    lines = [line.split("]", 1)[-1].strip() for line in completed.stdout.splitlines()]
+    assert [line for line in lines if line.startswith("marketing_spend")] == [
+        f"marketing_spend: not found in {data} (marketing_spend.csv or .parquet); "
+        "CAC, LTV:CAC and payback columns are null"
+    ]
+    record = record_of(completed)
+    assert [row["table"] for row in record["row_counts"]] == ["payments", "customers"]
+    assert record["set_aside_by_reason"]["marketing_spend"] == {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from intermediate.int_marketing_spend_monthly").fetchone() == (0,)
+        columns = con.execute("describe intermediate.int_marketing_spend_monthly").fetchall()
+        assert [(name, kind) for name, kind, *_ in columns] == [
+            ("month", "DATE"),
+            ("acquisition_channel", "VARCHAR"),
+            ("spend", "DECIMAL(18,4)"),
+            ("spend_rows", "BIGINT"),
+            ("new_customers", "BIGINT"),
+            ("channel_has_customers", "BOOLEAN"),
+        ]
 
 
 def test_killed_run_leaves_the_published_warehouse_intact(
