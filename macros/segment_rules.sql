@@ -32,17 +32,21 @@
         'regularity_min_purchase_months': [2, 60], 'regular_monthly_max_missed_months': [0, 59],
         'hidden_churn_recent_months': [1, 24], 'hidden_churn_baseline_months': [1, 60],
         'hidden_churn_min_baseline_purchases': [1, 1000], 'inactivity_cooling_days': [1, 3650],
-        'inactivity_at_risk_days': [1, 3650], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60]
+        'inactivity_at_risk_days': [1, 3650], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60],
+        'clv_horizon_months': [1, 120], 'clv_fit_sample_customers': [100, 100000000]
     } -%}
     {%- for name, bounds in whole.items() -%}
         {%- set text = var(name) | string | trim -%}
-        {%- if not re.fullmatch('[0-9]{1,4}', text) or (text | int) < bounds[0] or (text | int) > bounds[1] -%}
+        {%- if not re.fullmatch('[0-9]{1,9}', text) or (text | int) < bounds[0] or (text | int) > bounds[1] -%}
             {{ exceptions.raise_compiler_error(
                 "invalid setting: " ~ name ~ " = " ~ text ~ " is not allowed; give a whole number from " ~ bounds[0] ~ " to " ~ bounds[1]
             ) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- set fractions = ['frequency_frequent_quantile', 'frequency_medium_quantile', 'hidden_churn_drop_fraction'] -%}
+    {%- set fractions = [
+        'frequency_frequent_quantile', 'frequency_medium_quantile', 'hidden_churn_drop_fraction',
+        'clv_monthly_discount_rate', 'gross_margin'
+    ] -%}
     {%- set positives = [
         'regular_periodic_max_gap_cv', 'regular_periodic_min_gap_months', 'one_off_min_gap_months',
         'frequency_frequent_per_month', 'frequency_medium_per_month', 'frequency_rare_floor_per_month'
@@ -87,12 +91,13 @@
         {{ exceptions.raise_compiler_error("invalid setting: rfm_segment_rules must be a list of rules such as {segment: champions, r_min: 4, f_min: 4, m_min: 4}") }}
     {%- endif -%}
     {%- for rule in rules -%}
+        {%- set item = loop.index -%}
         {%- if rule is not mapping or 'segment' not in rule or not re.fullmatch('[a-z][a-z0-9_]*', rule.segment | string) -%}
             {{ exceptions.raise_compiler_error("invalid setting: rfm_segment_rules item " ~ loop.index ~ " (" ~ rule ~ ") needs a segment: a lower-case name") }}
         {%- endif -%}
         {%- for key, value in rule.items() -%}
             {%- if key not in keys or (key not in ['segment', 'regularity'] and not re.fullmatch('[1-5]', value | string)) -%}
-                {{ exceptions.raise_compiler_error("invalid setting: rfm_segment_rules item " ~ loop.index ~ ": " ~ key ~ " = " ~ value ~ " is not allowed; keys are " ~ keys | join(', ') ~ ", scores 1 to 5") }}
+                {{ exceptions.raise_compiler_error("invalid setting: rfm_segment_rules item " ~ item ~ ": " ~ key ~ " = " ~ value ~ " is not allowed; keys are " ~ keys | join(', ') ~ ", scores 1 to 5") }}
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
