@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import psycopg2
 import pytest
@@ -18,18 +19,44 @@ GRAINS = {
     "fct_cohort_retention": ["cohort_month", "months_since_first"],
     "fct_churn_monthly": ["month"],
     "fct_revenue_monthly": ["month"],
+    "dim_customer_segments": ["customer_id"],
+    "fct_segment_monthly": ["month", "classification", "segment"],
+    "fct_segment_transitions": ["month", "classification", "from_segment", "to_segment"],
+    "fct_ltv": ["grouping", "cohort_month", "acquisition_channel", "rfm_segment"],
+    "fct_win_back_list": ["customer_id"],
 }
+# The segment marts (issue 17). The predicted CLV is a Python model that runs on DuckDB only: its
+# columns, and the win-back ranking by it, are null or fall back elsewhere, and are left out here.
+SEGMENT_MARTS = [
+    "dim_customer_segments",
+    "fct_segment_monthly",
+    "fct_segment_transitions",
+    "fct_ltv",
+    "fct_win_back_list",
+]
+PREDICTED = {
+    "p_alive",
+    "expected_purchases",
+    "expected_average_order_value",
+    "predicted_clv",
+    "value_at_stake",
+    "priority",
+}
+COMPARED = MARTS + SEGMENT_MARTS
 
 
 @pytest.fixture(scope="module")
 def duckdb_marts(demo_build: Path) -> dict[str, pd.DataFrame]:
     """The marts of the session's demo build on DuckDB (conftest.py)."""
-    return read_marts(demo_build)
+    marts = read_marts(demo_build)
+    with duckdb.connect(str(demo_build / "warehouse.duckdb"), read_only=True) as con:
+        marts.update({name: con.execute(f"select * from marts.{name}").df() for name in SEGMENT_MARTS})
+    return marts
 
 
 def normalized(frame: pd.DataFrame, mart: str) -> pd.DataFrame:
     """Comparable values: dates as dates, money and rates as floats, sorted by the grain."""
-    frame = frame.copy()
+    frame = frame.drop(columns=[column for column in frame.columns if column in PREDICTED])
     for column in frame.columns:
         series = frame[column]
         if pd.api.types.is_datetime64_any_dtype(series) or column.endswith(
@@ -41,7 +68,7 @@ def normalized(frame: pd.DataFrame, mart: str) -> pd.DataFrame:
     return frame.sort_values(GRAINS[mart]).reset_index(drop=True)
 
 
-MONEY = {"gross_revenue", "refunds", "net_revenue", "average_order_value", "arpu", "ltv"}
+MONEY = {"gross_revenue", "refunds", "net_revenue", "average_order_value", "arpu", "ltv", "marketing_spend"}
 
 
 def tolerance(column: str) -> float:
@@ -51,7 +78,7 @@ def tolerance(column: str) -> float:
 
 
 def assert_same_marts(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
-    for mart in MARTS:
+    for mart in COMPARED:
         left, right = normalized(actual[mart], mart), normalized(expected[mart], mart)
         assert list(left.columns) == list(right.columns), mart
         assert len(left) == len(right), mart
@@ -87,7 +114,9 @@ def test_postgres_builds_the_same_marts_as_duckdb(
             dbname=env["LIFECYCLE_PG_DATABASE"],
         )
         try:
-            postgres_marts = {mart: pd.read_sql(f"select * from marts.{mart}", connection) for mart in MARTS}
+            postgres_marts = {
+                mart: pd.read_sql(f"select * from marts.{mart}", connection) for mart in COMPARED
+            }
         finally:
             connection.close()
     assert_same_marts(postgres_marts, duckdb_marts)
@@ -100,5 +129,5 @@ def test_spark_builds_the_same_marts_as_duckdb(duckdb_marts: dict[str, pd.DataFr
         # The marts are parquet tables (fct_customer_months too, on Spark): read their files (the
         # Derby metastore admits one process).
         warehouse = Path(env["LIFECYCLE_SPARK_WAREHOUSE"])
-        spark_marts = {mart: pd.read_parquet(warehouse / "marts.db" / mart) for mart in MARTS}
+        spark_marts = {mart: pd.read_parquet(warehouse / "marts.db" / mart) for mart in COMPARED}
     assert_same_marts(spark_marts, duckdb_marts)
