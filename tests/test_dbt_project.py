@@ -33,9 +33,9 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
-    assert counts["unit_test"] == {"pass": 22}
-    assert counts["test"] == {"pass": 42}
-    assert counts["model"] == {"success": 20}
+    assert counts["unit_test"] == {"pass": 28}
+    assert counts["test"] == {"pass": 66}
+    assert counts["model"] == {"success": 29}
     assert counts["seed"] == {"success": 3}
     assert counts["snapshot"] == {"success": 1}
 

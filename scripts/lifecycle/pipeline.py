@@ -41,6 +41,11 @@ MARTS = [
     "fct_cohort_retention",
     "fct_churn_monthly",
     "fct_revenue_monthly",
+    "dim_customer_segments",
+    "fct_segment_monthly",
+    "fct_segment_transitions",
+    "fct_ltv",
+    "fct_win_back_list",
 ]
 # The DuckDB output of profiles.yml the pipeline builds with, whatever LIFECYCLE_TARGET says (plain dbt's
 # default target): the pipeline builds and publishes DuckDB files only.
