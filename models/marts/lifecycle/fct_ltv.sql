@@ -309,8 +309,9 @@ curves as (
         curve_customers_{{ grouping }}.acquisition_channel,
         curve_customers_{{ grouping }}.rfm_segment,
         curve_customers_{{ grouping }}.age,
-        {{ margin }} * coalesce(curve_{{ grouping }}.cumulative_net_revenue, 0) / curve_customers_{{ grouping }}.customers
-            as contribution_per_customer
+        {{ margin }} * {{ safe_divide(
+            'coalesce(curve_' ~ grouping ~ '.cumulative_net_revenue, 0)', 'curve_customers_' ~ grouping ~ '.customers'
+        ) }} as contribution_per_customer
     from curve_customers_{{ grouping }}
     left join curve_{{ grouping }}
         on curve_customers_{{ grouping }}.age = curve_{{ grouping }}.age
