@@ -661,6 +661,7 @@ def _print_summary(record: RunRecord, published: Path) -> None:
             limit 1
             """
         ).fetchone()
+        win_back = con.execute("select count(*), sum(value_at_stake) from marts.fct_win_back_list").fetchone()
     if headline:
         month, customers_end, churn, ltv = headline
         churn_text = "n/a" if churn is None else f"{churn:.1%}"
@@ -668,6 +669,11 @@ def _print_summary(record: RunRecord, published: Path) -> None:
         print(
             f"\nLast complete month {month}: {customers_end:,} customers in the base; monthly churn "
             f"{churn_text} and LTV {ltv_text} (trailing 6 months)"
+        )
+    if win_back and win_back[0]:
+        print(
+            f"Win-back list: {win_back[0]:,} customers in the base to contact, {win_back[1] or 0:,.2f} of "
+            "value at stake (marts.fct_win_back_list)"
         )
     print(f"Warehouse: {published}  (schema `marts`; set-aside rows in schema `quarantine`)")
     print("Open it with any DuckDB client or BI tool (read-only while a run may publish).")
