@@ -43,7 +43,7 @@ customers as (
 
 customer_history as (
 
-    select customer_id, gross_revenue, purchase_count from {{ ref('dim_customers') }}
+    select customer_id, gross_revenue, purchase_count from {{ ref('int_customers_unioned') }}
 
 ),
 
