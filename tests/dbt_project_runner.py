@@ -24,6 +24,14 @@ MARTS = [
     "fct_churn_monthly",
     "fct_revenue_monthly",
 ]
+# Who to act on and what they are worth (issue 17): the segment, LTV and win-back marts.
+SEGMENT_MARTS = [
+    "dim_customer_segments",
+    "fct_segment_monthly",
+    "fct_segment_transitions",
+    "fct_ltv",
+    "fct_win_back_list",
+]
 
 
 class DbtFailed(AssertionError):

@@ -10,7 +10,7 @@ import pandas as pd
 import psycopg2
 import pytest
 
-from dbt_project_runner import MARTS, read_marts, run_dbt
+from dbt_project_runner import MARTS, SEGMENT_MARTS, read_marts, run_dbt
 from engines import postgres_server, spark_session_env
 
 GRAINS = {
@@ -25,15 +25,8 @@ GRAINS = {
     "fct_ltv": ["grouping", "cohort_month", "acquisition_channel", "rfm_segment"],
     "fct_win_back_list": ["customer_id"],
 }
-# The segment marts (issue 17). The predicted CLV is a Python model that runs on DuckDB only: its
-# columns, and the win-back ranking by it, are null or fall back elsewhere, and are left out here.
-SEGMENT_MARTS = [
-    "dim_customer_segments",
-    "fct_segment_monthly",
-    "fct_segment_transitions",
-    "fct_ltv",
-    "fct_win_back_list",
-]
+# The predicted CLV is a Python model that runs on DuckDB only: its columns, and the win-back
+# ranking by it, are null or fall back elsewhere, and are left out of the comparison.
 PREDICTED = {
     "p_alive",
     "expected_purchases",

@@ -11,16 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from dbt_project_runner import MARTS
-
-# The segment, LTV and win-back marts (issue 17), beside the lifecycle marts every test reads.
-SEGMENT_MARTS = [
-    "dim_customer_segments",
-    "fct_segment_monthly",
-    "fct_segment_transitions",
-    "fct_ltv",
-    "fct_win_back_list",
-]
+from dbt_project_runner import MARTS, SEGMENT_MARTS
 
 COUNT = "BIGINT"
 MONEY = "DECIMAL(18,4)"  # macros/money.sql, default__money_type()
