@@ -94,14 +94,16 @@ money_months as (
     select
         customer_months.customer_id,
         {{ month_number('customer_months.month') }} as month_number,
-        customer_months.purchases,
+        {#- Summed many times over below: small integers and doubles sum fastest. A double holds a sum of
+            a few dozen 4-decimal amounts exactly enough to round back to the cent (cast in `final`). -#}
+        cast(customer_months.purchases as integer) as purchases,
         case when customer_months.purchases > 0 then 1 else 0 end as purchase_month,
-        cast(customer_months.gross_revenue + customer_months.refunds as {{ money_type() }}) as net_revenue,
-        case
+        cast(customer_months.gross_revenue + customer_months.refunds as {{ double_type() }}) as net_revenue,
+        cast(case
             when customer_months.purchases > 0 and customer_months.last_purchase_date_before is not null
                 then {{ month_number('customer_months.month') }}
                     - {{ month_number(dbt.date_trunc('month', 'customer_months.last_purchase_date_before')) }}
-        end as gap_months
+        end as integer) as gap_months
     from customer_months
     cross join reporting_window
     where
