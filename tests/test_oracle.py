@@ -5,15 +5,19 @@ Every expected number is worked out in the comments from docs/definitions.md, no
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from oracle import MART_COLUMNS, compute_marts, parse_timestamp
+from oracle import MART_COLUMNS, SegmentSettings, _score, compute_marts, parse_timestamp, quantile_cont
 
 D = Decimal
 
@@ -522,3 +526,345 @@ def test_unreadable_rows_are_set_aside_and_count_nowhere() -> None:
     assert (a["purchase_count"], a["gross_revenue"], a["days_since_last_purchase"]) == (1, D("10"), 0)
     assert marts["fct_revenue_monthly"]["month"].tolist() == [m(2024, 1)]
     assert row(marts["fct_revenue_monthly"], month=m(2024, 1))["net_revenue"] == D("10")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Segments, win-back list and LTV (docs/definitions.md, "Segments" .. "LTV"), with the default settings.
+
+
+def test_segment_settings_are_dbt_project_vars() -> None:
+    # Every setting the oracle reads is a var of dbt_project.yml, under the same name.
+    project = SegmentSettings.from_project()
+    names = {f.name for f in fields(SegmentSettings)}
+    project_vars = yaml.safe_load((Path(__file__).resolve().parents[1] / "dbt_project.yml").read_text())[
+        "vars"
+    ]
+    assert names <= set(project_vars)
+    assert all(getattr(project, name) == project_vars[name] for name in names if name != "rfm_segment_rules")
+    assert list(project.rfm_segment_rules) == project_vars["rfm_segment_rules"]
+
+
+def test_quantile_and_score_helpers() -> None:
+    # Continuous quantile of 1/12, 1/3, 1/3, 1: position q (n - 1); 0.8 -> 2.4 -> 1/3 + 0.4 (1 - 1/3) = 3/5.
+    rates = [Fraction(1, 12), Fraction(1, 3), Fraction(1, 3), Fraction(1)]
+    assert quantile_cont(rates, Fraction("0.8")) == Fraction(3, 5)
+    assert quantile_cont(rates, Fraction("0.4")) == Fraction(1, 3)
+    assert quantile_cont([], Fraction("0.4")) is None
+    # rank() from worst: 30, 26, 26, 21, 11 days -> ranks 1, 2, 2, 4, 5 -> scores 1, 2, 2, 4, 5 of 5.
+    days = [-30, -26, -26, -21, -11]
+    assert [_score(d, days) for d in days] == [1, 2, 2, 4, 5]
+    # Two customers: ranks 1 and 2 -> floor(5 (rank - 1) / 2) + 1 = 1 and 3; a tie shares score 1.
+    assert [_score(v, [1, 2]) for v in [1, 2]] == [1, 3] and _score(4, [4, 4]) == 1
+
+
+def regularity_example() -> dict[str, pd.DataFrame]:
+    """as_of 2024-12-31 (N = 90): the window of December is Jan..Dec 2024.
+
+    m: 10.00 on the 10th of every month of 2024. q: 20.00 quarterly on the 5th, Mar 2023 .. Dec 2024.
+    o: 50.00 on 2023-01-15 and 2024-12-20. i: 5.00 on 2023-02-10, 2024-02-10, 03-10, 08-10 and 12-01.
+    n: 30.00 on 2024-11-05 and 12-05. l: 40.00 on 2024-09-15. g: 25.00 on 2024-01-20.
+    Prospects (customers file): p created 2024-11-01, r created 2024-12-15.
+    """
+    rows = [(f"m{k}", "m", f"2024-{k:02d}-10", "10.00") for k in range(1, 13)]
+    rows += [(f"q{y}{k}", "q", f"{y}-{k:02d}-05", "20.00") for y in (2023, 2024) for k in (3, 6, 9, 12)]
+    rows += [("o1", "o", "2023-01-15", "50.00"), ("o2", "o", "2024-12-20", "50.00")]
+    rows += [(f"i{k}", "i", day, "5.00") for k, day in enumerate(["2023-02-10", "2024-02-10", "2024-03-10"])]
+    rows += [("i3", "i", "2024-08-10", "5.00"), ("i4", "i", "2024-12-01", "5.00")]
+    rows += [("n1", "n", "2024-11-05", "30.00"), ("n2", "n", "2024-12-05", "30.00")]
+    rows += [("l1", "l", "2024-09-15", "40.00"), ("g1", "g", "2024-01-20", "25.00")]
+    customers = pd.DataFrame(
+        [
+            {"customer_id": "p", "created_at": "2024-11-01", "country": "", "acquisition_channel": ""},
+            {"customer_id": "r", "created_at": "2024-12-15", "country": "", "acquisition_channel": ""},
+        ],
+        dtype=str,
+    )
+    return compute_marts(
+        payments(*rows), customers, as_of_date=date(2024, 12, 31), settings=SegmentSettings()
+    )
+
+
+def test_regularity_frequency_rfm_and_inactivity() -> None:
+    dim = regularity_example()["dim_customer_segments"]
+    seg = {r["customer_id"]: r for r in (row(dim, customer_id=c) for c in dim["customer_id"])}
+    # m: 12 purchase months of 12 observed, none missed -> regular_monthly; gaps Feb..Dec all 1.
+    # q: purchase months Mar, Jun, Sep, Dec; gaps 3, 3, 3, 3 (Mar's from Dec 2023) -> regular_periodic.
+    # o: one purchase month in the window (its gap of 23 months does not make a second) -> one_off.
+    # i: Feb, Mar, Aug, Dec: gaps 12, 1, 5, 4: mean 5.5 (< 6), variation sqrt(16.25) / 5.5 = 0.73: irregular.
+    # n: cohort Nov 2024 inside the window, 2 purchase months (< 3) -> new.
+    # l: bought Sep 15, out of the base by Dec 31 (window Oct 3 .. Dec 31) but in it on Nov 30 -> lapsed.
+    assert {c: seg[c]["regularity"] for c in "mqoinl"} == {
+        "m": "regular_monthly",
+        "q": "regular_periodic",
+        "o": "one_off",
+        "i": "irregular",
+        "n": "new",
+        "l": "lapsed",
+    }
+    # typical_gap_months only for monthly and periodic payers.
+    assert {c: seg[c]["typical_gap_months"] for c in "mqoin"} == {
+        "m": 1,
+        "q": 3,
+        "o": None,
+        "i": None,
+        "n": None,
+    }
+    # purchases_per_month = window purchases / observed months: n 2 / 2 (Nov, Dec); l 1 / 4 (Sep .. Dec).
+    assert {c: seg[c]["purchases_per_month"] for c in "mqnl"} == pytest.approx(
+        {"m": 1, "q": 1 / 3, "n": 1, "l": 1 / 4}
+    )
+    # Cut-offs over the in-base customers not new: m 1, q 1/3, o 1/12, i 1/3 -> frequent 3/5, medium 1/3
+    # (test_quantile_and_score_helpers). q and i reach 1/3 exactly: medium. o: 1/12; the year before it paid
+    # once in 12 months (1/12 < 1/3), so it is rare, not lost. l (out of the base) 1/4 -> rare.
+    assert {c: seg[c]["frequency_class"] for c in "mqoinl"} == {
+        "m": "frequent",
+        "q": "medium",
+        "o": "rare",
+        "i": "medium",
+        "n": "new",
+        "l": "rare",
+    }
+    # RFM among m, q, o, i, n. Recency (days to Dec 31): i 30, q 26, n 26, m 21, o 11 -> R 1, 2, 2, 4, 5.
+    # Frequency: o 1, n 2, q 4, i 4, m 12 -> F 1, 2, 3, 3, 5. Monetary: i 20, o 50, n 60, q 80, m 120 -> 1..5.
+    assert {
+        c: (seg[c]["recency_score"], seg[c]["frequency_score"], seg[c]["monetary_score"]) for c in "mqoin"
+    } == {
+        "m": (4, 5, 5),
+        "q": (2, 3, 4),
+        "o": (5, 1, 2),
+        "i": (1, 3, 1),
+        "n": (2, 2, 3),
+    }
+    # m champions; q at_risk (R <= 2, M >= 4); o promising (R >= 3); i lost (R = 1); n new (regularity new).
+    assert {c: seg[c]["rfm_segment"] for c in "mqoinl"} == {
+        "m": "champions",
+        "q": "at_risk",
+        "o": "promising",
+        "i": "lost",
+        "n": "new",
+        "l": "churned",
+    }
+    # Inactivity: i's last purchase is 30 days old: still active (<= 30); l is out of the base: churned.
+    assert {c: seg[c]["inactivity_stage"] for c in "mqoinl"} == {
+        "m": "active",
+        "q": "active",
+        "o": "active",
+        "i": "active",
+        "n": "active",
+        "l": "churned",
+    }
+    # g left the base in April and bought nothing since: not classified in December.
+    g = seg["g"]
+    assert (g["regularity"], g["rfm_segment"], g["inactivity_stage"], g["is_hidden_churn"]) == (
+        "lapsed",
+        "churned",
+        "churned",
+        False,
+    )
+    assert g["frequency_class"] is None and g["window_net_revenue"] is None and g["recency_score"] is None
+    assert (g["net_revenue"], seg["l"]["window_net_revenue"]) == (D("25"), D("40"))
+    # Prospects: p signed up 60 days before as_of_date (> 30): never_converted; r 16 days: prospect.
+    assert (seg["p"]["rfm_segment"], seg["p"]["inactivity_stage"], seg["p"]["regularity"]) == (
+        "prospect",
+        "never_converted",
+        None,
+    )
+    assert seg["r"]["inactivity_stage"] == "prospect"
+    # Hidden churn: recent Oct..Dec, baseline Oct 2023 .. Sep 2024. m: 9 baseline purchases (90.00) ->
+    # expected 2.25 purchases and 22.50; recent 3 and 30.00: drop share 1 - 3 / 2.25 = -1/3, drop -7.50.
+    # q: 4 baseline purchases (80.00) -> expected 1 and 20.00, recent 1 and 20.00. i: 3 (< 4): no pace.
+    assert (seg["m"]["purchase_drop_share"], seg["m"]["net_revenue_drop"]) == pytest.approx((-1 / 3, -7.5))
+    assert (seg["q"]["purchase_drop_share"], seg["q"]["net_revenue_drop"]) == (0, 0)
+    assert seg["i"]["purchase_drop_share"] is None and not any(seg[c]["is_hidden_churn"] for c in seg)
+
+
+def test_segment_monthly_and_transitions() -> None:
+    marts = regularity_example()
+    monthly = marts["fct_segment_monthly"]
+    december = monthly[monthly["month"] == m(2024, 12)]
+    # Classified in December: m, q, o, i, n (in the base) and l (in it at the start); every classification's
+    # segments add up to them and to their December net revenue 10 + 20 + 50 + 5 + 30 = 115.
+    for _, group in december.groupby("classification"):
+        assert group["customers"].sum() == 6 and group["net_revenue"].sum() == D("115")
+        assert group["net_revenue_share"].sum() == pytest.approx(1)
+    frequency = december[december["classification"] == "frequency_class"]
+    rare = row(frequency, segment="rare")  # o and l
+    assert (rare["customers"], rare["customers_in_base_at_end"], rare["active_customers"]) == (2, 1, 1)
+    assert (rare["net_revenue"], rare["net_revenue_share"]) == (D("50"), pytest.approx(50 / 115))
+    transitions = marts["fct_segment_transitions"]
+    assert "new_or_returning" not in set(transitions["classification"])
+    regularity = transitions[transitions["classification"] == "regularity"]
+
+    def moves(month: date) -> dict[tuple[str, str], int]:
+        rows = regularity[regularity["month"] == month]
+        return {(r["from_segment"], r["to_segment"]): r["customers"] for r in rows.to_dict("records")}
+
+    # November: n arrives (none -> new); l new -> new; i left the base (one_off in October: mean gap of
+    # Feb, Mar, Aug 2024 = (12 + 1 + 5) / 3 = 6 -> one_off -> lapsed); m, q stay. o is not classified.
+    assert moves(m(2024, 11)) == {
+        ("none", "new"): 1,
+        ("new", "new"): 1,
+        ("one_off", "lapsed"): 1,
+        ("regular_monthly", "regular_monthly"): 1,
+        ("regular_periodic", "regular_periodic"): 1,
+    }
+    # December: i comes back (lapsed -> irregular), o buys again (none -> one_off), l lapses (new -> lapsed).
+    assert moves(m(2024, 12)) == {
+        ("lapsed", "irregular"): 1,
+        ("none", "one_off"): 1,
+        ("new", "lapsed"): 1,
+        ("new", "new"): 1,
+        ("regular_monthly", "regular_monthly"): 1,
+        ("regular_periodic", "regular_periodic"): 1,
+    }
+    # The win-back list: in the base with a reason: q only (rfm at_risk).
+    win_back = marts["fct_win_back_list"]
+    assert win_back["customer_id"].tolist() == ["q"] and win_back["reasons"].tolist() == ["rfm_at_risk"]
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 12, 31), date(2025, 1, 10)])
+def test_hidden_churn_and_frequency_lost(as_of: date) -> None:
+    # h: 10.00 on the 15th monthly Jan 2023 .. Sep 2024, then once on Nov 20. f: 10.00 monthly in 2023, then
+    # on 2024-12-05. On Dec 31 (December complete) and on Jan 10 (January incomplete: the last complete
+    # month is December) the recent period is Oct..Dec 2024 and the baseline Oct 2023 .. Sep 2024.
+    rows = [(f"h{y}{k}", "h", f"{y}-{k:02d}-15", "10.00") for y in (2023, 2024) for k in range(1, 13)]
+    rows = [r for r in rows if r[2] < "2024-10"] + [("h-nov", "h", "2024-11-20", "10.00")]
+    rows += [(f"f{k}", "f", f"2023-{k:02d}-15", "10.00") for k in range(1, 13)]
+    rows += [("f-dec", "f", "2024-12-05", "10.00")]
+    marts = compute_marts(payments(*rows), None, as_of_date=as_of, settings=SegmentSettings())
+    dim = marts["dim_customer_segments"]
+    h, f = row(dim, customer_id="h"), row(dim, customer_id="f")
+    # h: 12 baseline purchases (120.00) -> expected 3 purchases and 30.00; recent 1 and 10.00: 1 < 1.5.
+    assert h["is_hidden_churn"] is True
+    assert (h["purchase_drop_share"], h["net_revenue_drop"]) == pytest.approx((2 / 3, 20))
+    # f: 3 baseline purchases (Oct..Dec 2023): no pace, not flagged.
+    assert f["is_hidden_churn"] is False and f["purchase_drop_share"] is None
+    if as_of == date(2024, 12, 31):
+        # Window Jan..Dec 2024: h 10 purchases (10/12), f 1 (1/12). Cut-offs over both: medium
+        # 1/12 + 0.4 (9/12) = 0.383, frequent 1/12 + 0.8 (9/12) = 0.683. f paid 12 times in the 12 months
+        # before the window (1 >= 0.383) and now 1/12 < 0.1: lost. h is frequent.
+        assert (f["frequency_class"], h["frequency_class"]) == ("lost", "frequent")
+        # h: 41 days since Nov 20 -> cooling. Reasons in the documented order.
+        assert h["inactivity_stage"] == "cooling"
+        reasons = marts["fct_win_back_list"].set_index("customer_id")["reasons"].to_dict()
+        assert reasons == {"h": "cooling,hidden_churn", "f": "frequency_lost"}
+
+
+def ltv_example() -> dict[str, pd.DataFrame]:
+    """N = 30, as_of 2025-06-30 (a month's last day): the horizon of all, cohorts and channels starts at the
+    end of June 2024 and runs 12 months, Jul 2024 .. Jun 2025; segments use h = ceil(30 / 30) + 1 = 2.
+
+    a (paid_search): 10.00 on the 10th of every month, Jun 2024 .. Jun 2025. b (paid_search): 40.00 on
+    2024-06-15, 20.00 on 2024-12-15, a refund of 5.00 on 2025-01-05. c (organic): 100.00 on 2024-05-20,
+    50.00 on 2025-04-10. d (no channel): 30.00 on 2024-06-25 and 2025-06-05.
+    Spend: paid_search Jun 2024 50.00 + 30.00 (two rows); organic May 2024 100.00; display Mar 2025 25.00
+    (nobody came through it, nobody joined in March 2025); organic Aug 2025 500.00 (after as_of_date).
+    """
+    rows = [
+        (f"a{k}", "a", f"{(date(2024, 6, 1) + pd.DateOffset(months=k)):%Y-%m}-10", "10.00") for k in range(13)
+    ]
+    rows += [
+        ("b1", "b", "2024-06-15", "40.00"),
+        ("b2", "b", "2024-12-15", "20.00"),
+        ("b3", "b", "2025-01-05", "-5"),
+    ]
+    rows += [("c1", "c", "2024-05-20", "100.00"), ("c2", "c", "2025-04-10", "50.00")]
+    rows += [("d1", "d", "2024-06-25", "30.00"), ("d2", "d", "2025-06-05", "30.00")]
+    customers = pd.DataFrame(
+        [
+            {"customer_id": cid, "created_at": "", "country": "", "acquisition_channel": channel}
+            for cid, channel in [("a", "paid_search"), ("b", "paid_search"), ("c", "organic"), ("d", "")]
+        ],
+        dtype=str,
+    )
+    spend = pd.DataFrame(
+        [
+            {"month": month, "acquisition_channel": channel, "spend": amount, "currency": "USD"}
+            for month, channel, amount in [
+                ("2024-06", "paid_search", "50.00"),
+                ("2024/06", "paid_search", "30.00"),
+                ("2024-05-17", "organic", "100.00"),
+                ("2025-03", "display", "25.00"),
+                ("2025-08", "organic", "500.00"),
+            ]
+        ],
+        dtype=str,
+    )
+    settings = replace(SegmentSettings(), inactivity_cooling_days=10, inactivity_at_risk_days=20)
+    return compute_marts(
+        payments(*rows), customers, date(2025, 6, 30), 30, marketing_spend=spend, settings=settings
+    )
+
+
+def test_ltv_by_grouping() -> None:
+    marts = ltv_example()
+    ltv = marts["fct_ltv"]
+    everyone = row(ltv, grouping="all")
+    # In the base on 2024-06-30 (window Jun 1 .. 30): a, b, d (c bought May 20). On 2025-06-30: a, d (d
+    # left and came back: kept); b is out -> share 1/3, monthly rate 1 - (2/3)^(1/12). Their net revenue
+    # Jul 2024 .. Jun 2025: a 120, b 20 - 5, d 30 = 165 over 3 x 12 customer-months; 12 + 1 + 1 purchases.
+    rate = 1 - (2 / 3) ** (1 / 12)
+    assert (everyone["customers"], everyone["horizon_customers"]) == (4, 3)
+    assert everyone["monthly_churn_rate"] == pytest.approx(rate)
+    assert everyone["arpu"] == pytest.approx(165 / 36) and everyone["purchases_per_year"] == pytest.approx(
+        14 / 3
+    )
+    # AOV: gross 130 + 60 + 150 + 60 = 400 over 19 purchases.
+    assert everyone["average_order_value"] == pytest.approx(400 / 19)
+    assert everyone["expected_years_retained"] == pytest.approx(1 / (12 * rate))
+    assert everyone["formula_ltv"] == pytest.approx(400 / 19 * 14 / 3 / (12 * rate))
+    assert everyone["arpu_churn_ltv"] == pytest.approx(165 / 36 / rate)
+    # Realized, ages 0..k-1: 3 months a 30, b 40, c 100, d 30 -> 50; 6 months a 60 -> 57.5; 12 months
+    # (every member's age 11 is complete) a 120, b 55, c 150, d 30 -> 88.75; 24 months: nobody.
+    assert (everyone["realized_ltv_3m"], everyone["realized_ltv_6m"]) == pytest.approx((50, 57.5))
+    assert everyone["realized_ltv_12m"] == pytest.approx(88.75) and everyone["realized_ltv_24m"] is None
+    # CAC: spend months May 2024, Jun 2024, Mar 2025; 205.00 over a, b, c, d (d has no channel but was
+    # acquired in June) = 51.25. Payback: cumulative per customer at ages 0, 1, 2, 3: 45, 47.5, 50, 52.5 -> 3.
+    assert (everyone["marketing_spend"], everyone["acquired_customers"]) == (D("205"), 4)
+    assert everyone["customer_acquisition_cost"] == pytest.approx(51.25)
+    assert everyone["ltv_to_cac"] == pytest.approx(165 / 36 / rate / 51.25) and everyone["payback_month"] == 3
+
+    june = row(ltv, grouping="cohort_month", cohort_month=m(2024, 6))  # a, b, d: the horizon customers of all
+    assert (june["horizon_customers"], june["monthly_churn_rate"]) == (3, pytest.approx(rate))
+    assert (june["marketing_spend"], june["acquired_customers"]) == (D("80"), 3)
+    assert june["customer_acquisition_cost"] == pytest.approx(80 / 3)
+    may = row(ltv, grouping="cohort_month", cohort_month=m(2024, 5))  # c: out of the base at the start
+    assert may["horizon_customers"] is None and may["monthly_churn_rate"] is None and may["arpu"] is None
+    assert (may["customer_acquisition_cost"], may["payback_month"]) == (100, 0)
+    march = row(ltv, grouping="cohort_month", cohort_month=m(2025, 3))  # spend, nobody acquired
+    assert (march["customers"], march["marketing_spend"], march["acquired_customers"]) == (0, D("25"), 0)
+    assert march["customer_acquisition_cost"] is None and march["average_order_value"] is None
+
+    channels = ltv[ltv["grouping"] == "acquisition_channel"]
+    cac = {r["acquisition_channel"]: _py(r["customer_acquisition_cost"]) for r in channels.to_dict("records")}
+    assert cac == {None: None, "display": None, "organic": 100, "paid_search": 40}
+    paid = row(channels, acquisition_channel="paid_search")  # a kept, b out: 1/2 over 12 months
+    assert paid["monthly_churn_rate"] == pytest.approx(1 - 0.5 ** (1 / 12))
+    assert (paid["arpu"], paid["purchases_per_year"]) == pytest.approx((135 / 24, 6.5))
+
+    # Segments on June 30: a promising (R 3, F 3, M 3 of two in the base), d lost (R = F = M = 1), b and c
+    # churned (not classified in June). Start months Jan .. Apr 2025 (month + 2 complete): a alone in the
+    # base at the ends of Jan, Feb, Mar (regular_monthly, scores 1: lost) and with c at the end of April
+    # (a: R 1, F 3, M 1: lost; c: new). lost: 4 starts of a, all still in the base two months later: churn 0;
+    # a's 20.00 over each start's next two months -> arpu 80 / 8 = 10, 12 purchases a year.
+    segments = marts["dim_customer_segments"].set_index("customer_id")["rfm_segment"].to_dict()
+    assert segments == {"a": "promising", "b": "churned", "c": "churned", "d": "lost"}
+    lost = row(ltv, grouping="rfm_segment", rfm_segment="lost")
+    assert (lost["customers"], lost["horizon_customers"]) == (1, 4)
+    assert (lost["monthly_churn_rate"], lost["arpu"], lost["purchases_per_year"]) == (0, 10, 12)
+    assert lost["expected_years_retained"] is None and lost["arpu_churn_ltv"] is None
+    assert lost["customer_acquisition_cost"] is None  # d has no channel
+    promising = row(ltv, grouping="rfm_segment", rfm_segment="promising")  # nobody promising at a start
+    assert promising["horizon_customers"] is None and promising["monthly_churn_rate"] is None
+    # a alone, CAC 40: 10.00 a month reaches 40 at age 3.
+    assert (promising["customer_acquisition_cost"], promising["payback_month"]) == (40, 3)
+    churned = row(ltv, grouping="rfm_segment", rfm_segment="churned")  # b, c: mean of 40 and 100
+    assert churned["customer_acquisition_cost"] == 70 and churned["marketing_spend"] is None
+    # Payback of b and c against 70: age 0 (40 + 100) / 2 = 70 reaches it exactly -> 0.
+    assert churned["payback_month"] == 0 and churned["acquired_customers"] is None
+
+    own = {
+        r["customer_id"]: _py(r["customer_acquisition_cost"])
+        for r in marts["dim_customer_segments"].to_dict("records")
+    }
+    assert own == {"a": 40, "b": 40, "c": 100, "d": None}
