@@ -166,3 +166,12 @@
 {% macro spark__equal_or_both_null(a, b) -%}
     {{ a }} <=> {{ b }}
 {%- endmacro %}
+
+{#- The first classified month, over a relation with int_reporting_window's columns: the as_of month
+    and the segment_history_months - 1 before it, from the first month with money on. -#}
+{% macro first_classified_month(reporting_window) -%}
+    greatest(
+        cast({{ dbt.dateadd('month', 1 - (var('segment_history_months') | int), reporting_window ~ '.as_of_month') }} as date),
+        coalesce({{ reporting_window }}.first_month, {{ reporting_window }}.as_of_month)
+    )
+{%- endmacro %}

@@ -23,8 +23,8 @@ reporting_window as (
 
     select
         *,
-        cast({{ dbt.dateadd('month', 1 - s.segment_history_months, 'as_of_month') }} as date) as first_classified_month
-    from {{ ref('int_reporting_window') }}
+        {{ customer_lifecycle.first_classified_month('reporting_window') }} as first_classified_month
+    from {{ ref('int_reporting_window') }} as reporting_window
 
 ),
 

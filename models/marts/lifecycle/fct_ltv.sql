@@ -96,10 +96,10 @@ horizon_customers as (
         max(case when customer_months.month <= horizon_window.start_month then customer_months.last_purchase_date end)
             as last_purchase_at_start,
         max(customer_months.last_purchase_date) as last_purchase_at_end,
-        sum(case when customer_months.month > horizon_window.start_month then customer_months.purchases end)
+        coalesce(sum(case when customer_months.month > horizon_window.start_month then customer_months.purchases end), 0)
             as purchases,
-        sum(case when customer_months.month > horizon_window.start_month
-            then customer_months.gross_revenue + customer_months.refunds end) as net_revenue,
+        coalesce(sum(case when customer_months.month > horizon_window.start_month
+            then customer_months.gross_revenue + customer_months.refunds end), 0) as net_revenue,
         max(horizon_window.start_month) as start_month,
         max(horizon_window.end_month) as end_month
     from {{ ref('int_customer_months_paid') }} as customer_months
@@ -159,8 +159,8 @@ segment_followed as (
         segment_starts.rfm_segment,
         max(case when later.month = cast({{ dbt.dateadd('month', segment_horizon, 'segment_starts.month') }} as date)
             and later.is_in_base_at_end then 1 else 0 end) as stayed,
-        sum(later.purchases) as purchases,
-        sum(later.net_revenue) as net_revenue
+        coalesce(sum(later.purchases), 0) as purchases,
+        coalesce(sum(later.net_revenue), 0) as net_revenue
     from segment_starts
     left join segment_months as later
         on segment_starts.customer_id = later.customer_id
@@ -329,7 +329,7 @@ groups as (
     {% for grouping in groupings -%}
     select
         {{ select_of[grouping] }}
-        sum(customers) as customers,
+        coalesce(sum(customers), 0) as customers,
         sum(purchases) as purchases,
         sum(gross_revenue) as gross_revenue,
         sum(predicted_clv) as predicted_clv,
@@ -432,7 +432,8 @@ measured as (
         groups.customers,
         {{ safe_divide('groups.gross_revenue', 'groups.purchases') }} as average_order_value,
         horizon_sums.customers_at_start as horizon_customers,
-        horizon_sums.horizon_months,
+        case when groups.grouping = 'rfm_segment' then {{ segment_horizon }} else {{ ltv_horizon }} end
+            as horizon_months,
         {{ safe_divide('12 * horizon_sums.purchases', 'horizon_sums.customers_at_start * horizon_sums.horizon_months') }}
             as purchases_per_year,
         1 - power(

@@ -16,32 +16,50 @@ segments as (
 
 ),
 
-months as (
+reporting_window as (
 
-    select distinct month from segments
+    select
+        *,
+        {{ customer_lifecycle.first_classified_month('reporting_window') }} as first_classified_month
+    from {{ ref('int_reporting_window') }} as reporting_window
 
 ),
 
-{#- Each customer in each classified month after the first, beside their row of the month before. -#}
+{#- Each customer's row of a month after the first classified one, beside their row of the month
+    before (the month before's rows moved on by a month), up to the as_of month. -#}
+this_month as (
+
+    select segments.*
+    from segments
+    cross join reporting_window
+    where segments.month > reporting_window.first_classified_month
+
+),
+
+last_month as (
+
+    select
+        segments.*,
+        cast({{ dbt.dateadd('month', 1, 'segments.month') }} as date) as next_month
+    from segments
+    cross join reporting_window
+    where segments.month < reporting_window.as_of_month
+
+),
+
 paired as (
 
     select
         coalesce(this_month.customer_id, last_month.customer_id) as customer_id,
-        coalesce(this_month.month, cast({{ dbt.dateadd('month', 1, 'last_month.month') }} as date)) as month,
+        coalesce(this_month.month, last_month.next_month) as month,
         {%- for classification in classifications + ['hidden_churn'] %}
         coalesce(last_month.{{ classification }}, 'none') as from_{{ classification }},
         coalesce(this_month.{{ classification }}, 'none') as to_{{ classification }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from (
-        select * from segments
-        where month > (select min(month) from months)
-    ) as this_month
-    full outer join (
-        select * from segments
-        where month < (select max(month) from months)
-    ) as last_month
+    from this_month
+    full outer join last_month
         on this_month.customer_id = last_month.customer_id
-        and this_month.month = cast({{ dbt.dateadd('month', 1, 'last_month.month') }} as date)
+        and this_month.month = last_month.next_month
 
 ),
 
