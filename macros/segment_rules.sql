@@ -7,8 +7,7 @@
     {%- set names_int = [
         'segment_history_months', 'segment_window_months', 'regularity_min_purchase_months',
         'regular_monthly_max_missed_months', 'hidden_churn_recent_months', 'hidden_churn_baseline_months',
-        'hidden_churn_min_baseline_purchases', 'inactivity_cooling_days', 'inactivity_at_risk_days',
-        'never_converted_days'
+        'hidden_churn_min_baseline_purchases', 'never_converted_days'
     ] -%}
     {%- set names_float = [
         'regular_periodic_max_gap_cv', 'regular_periodic_min_gap_months', 'one_off_min_gap_months',
@@ -22,6 +21,14 @@
     {%- for name in names_float -%}
         {%- do settings.update({name: var(name) | float}) -%}
     {%- endfor -%}
+    {#- The inactivity stages default to a third and two thirds of churn_inactivity_days (30 and 60
+        of 90), so a shorter or longer churn window keeps them in order. -#}
+    {%- set churn_days = var('churn_inactivity_days', 90) | int -%}
+    {%- set defaults = {'inactivity_cooling_days': churn_days // 3, 'inactivity_at_risk_days': (2 * churn_days) // 3} -%}
+    {%- for name, default in defaults.items() -%}
+        {%- set given = var(name, none) -%}
+        {%- do settings.update({name: default if given is none else given | int}) -%}
+    {%- endfor -%}
     {{ return(settings) }}
 {%- endmacro %}
 
@@ -31,17 +38,15 @@
         'segment_history_months': [1, 120], 'segment_window_months': [2, 60],
         'regularity_min_purchase_months': [2, 60], 'regular_monthly_max_missed_months': [0, 59],
         'hidden_churn_recent_months': [1, 24], 'hidden_churn_baseline_months': [1, 60],
-        'hidden_churn_min_baseline_purchases': [1, 1000], 'inactivity_cooling_days': [1, 3650],
-        'inactivity_at_risk_days': [1, 3650], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60],
+        'hidden_churn_min_baseline_purchases': [1, 1000], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60],
         'clv_horizon_months': [1, 120], 'clv_fit_sample_customers': [100, 100000000]
     } -%}
     {%- for name, bounds in whole.items() -%}
         {%- set text = var(name) | string | trim -%}
-        {%- if not re.fullmatch('[0-9]{1,9}', text) or (text | int) < bounds[0] or (text | int) > bounds[1] -%}
-            {{ exceptions.raise_compiler_error(
-                "invalid setting: " ~ name ~ " = " ~ text ~ " is not allowed; give a whole number from " ~ bounds[0] ~ " to " ~ bounds[1]
-            ) }}
-        {%- endif -%}
+        {{- customer_lifecycle.check_whole_number(name, text, bounds) -}}
+    {%- endfor -%}
+    {%- for name in ['inactivity_cooling_days', 'inactivity_at_risk_days'] if var(name, none) is not none -%}
+        {{- customer_lifecycle.check_whole_number(name, var(name) | string | trim, [1, 3650]) -}}
     {%- endfor -%}
     {%- set fractions = [
         'frequency_frequent_quantile', 'frequency_medium_quantile', 'hidden_churn_drop_fraction',
@@ -66,10 +71,10 @@
         ) }}
     {%- endif -%}
     {%- set days = var('churn_inactivity_days', 90) | int -%}
-    {%- if not (s.inactivity_cooling_days < s.inactivity_at_risk_days < days) -%}
+    {%- if not (s.inactivity_cooling_days <= s.inactivity_at_risk_days <= days) -%}
         {{ exceptions.raise_compiler_error(
-            "invalid setting: inactivity_cooling_days (" ~ s.inactivity_cooling_days ~ ") < inactivity_at_risk_days ("
-            ~ s.inactivity_at_risk_days ~ ") < churn_inactivity_days (" ~ days ~ ") does not hold; give increasing day counts"
+            "invalid setting: inactivity_cooling_days (" ~ s.inactivity_cooling_days ~ ") <= inactivity_at_risk_days ("
+            ~ s.inactivity_at_risk_days ~ ") <= churn_inactivity_days (" ~ days ~ ") does not hold; give increasing day counts"
         ) }}
     {%- endif -%}
     {%- if s.frequency_medium_quantile >= s.frequency_frequent_quantile
@@ -174,4 +179,12 @@
         cast({{ dbt.dateadd('month', 1 - (var('segment_history_months') | int), reporting_window ~ '.as_of_month') }} as date),
         coalesce({{ reporting_window }}.first_month, {{ reporting_window }}.as_of_month)
     )
+{%- endmacro %}
+
+{% macro check_whole_number(name, text, bounds) -%}
+    {%- if not modules.re.fullmatch('[0-9]{1,9}', text) or (text | int) < bounds[0] or (text | int) > bounds[1] -%}
+        {{ exceptions.raise_compiler_error(
+            "invalid setting: " ~ name ~ " = " ~ text ~ " is not allowed; give a whole number from " ~ bounds[0] ~ " to " ~ bounds[1]
+        ) }}
+    {%- endif -%}
 {%- endmacro %}

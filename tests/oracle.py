@@ -625,7 +625,13 @@ class SegmentSettings:
 
         path = project_file or Path(__file__).resolve().parents[1] / "dbt_project.yml"
         project_vars = yaml.safe_load(path.read_text())["vars"]
-        values = {f.name: project_vars[f.name] for f in fields(cls) if f.name in project_vars}
+        # An inactivity threshold left null in the file is a third / two thirds of
+        # churn_inactivity_days (project default 90): the dataclass defaults, 30 and 60.
+        values = {
+            f.name: project_vars[f.name]
+            for f in fields(cls)
+            if f.name in project_vars and project_vars[f.name] is not None
+        }
         values["rfm_segment_rules"] = tuple(values.get("rfm_segment_rules", DEFAULT_RFM_SEGMENT_RULES))
         return cls(**{**values, **overrides})
 

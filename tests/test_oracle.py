@@ -540,7 +540,14 @@ def test_segment_settings_are_dbt_project_vars() -> None:
         "vars"
     ]
     assert names <= set(project_vars)
-    assert all(getattr(project, name) == project_vars[name] for name in names if name != "rfm_segment_rules")
+    assert all(
+        getattr(project, name) == project_vars[name]
+        for name in names
+        if name != "rfm_segment_rules" and project_vars[name] is not None
+    )
+    # Left null, the inactivity stages are a third and two thirds of churn_inactivity_days.
+    days = project_vars["churn_inactivity_days"]
+    assert (project.inactivity_cooling_days, project.inactivity_at_risk_days) == (days // 3, 2 * days // 3)
     assert list(project.rfm_segment_rules) == project_vars["rfm_segment_rules"]
 
 

@@ -77,6 +77,14 @@ def test_check_refuses_the_same_settings(tmp_path: Path) -> None:
         ({"as_of_date": "9999-12-31"}, r"invalid setting: as_of_date = 9999-12-31 is not allowed"),
         ({"as_of_date": "2023-02-29"}, r"invalid setting: as_of_date = 2023-02-29 is not allowed"),
         ({"reporting_timezone": "UTC'; --"}, r"invalid setting: reporting_timezone = UTC'; -- is not"),
+        (
+            {"inactivity_cooling_days": 70},
+            r"invalid setting: inactivity_cooling_days \(70\) <= inactivity_at_risk",
+        ),
+        (
+            {"rfm_segment_rules": [{"segment": "vip", "r_min": 9}]},
+            r"rfm_segment_rules item 1: r_min = 9 is not",
+        ),
     ],
 )
 def test_plain_dbt_refuses_a_bad_var_naming_it(dbt_vars: dict, message: str, tmp_path: Path) -> None:
