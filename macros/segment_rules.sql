@@ -39,7 +39,7 @@
         'regularity_min_purchase_months': [2, 60], 'regular_monthly_max_missed_months': [0, 59],
         'hidden_churn_recent_months': [1, 24], 'hidden_churn_baseline_months': [1, 60],
         'hidden_churn_min_baseline_purchases': [1, 1000], 'never_converted_days': [0, 3650], 'ltv_horizon_months': [1, 60],
-        'clv_horizon_months': [1, 120], 'clv_fit_sample_customers': [100, 100000000]
+        'clv_horizon_months': [0, 120], 'clv_fit_sample_customers': [100, 100000000]
     } -%}
     {%- for name, bounds in whole.items() -%}
         {%- set text = var(name) | string | trim -%}

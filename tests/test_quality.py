@@ -75,6 +75,7 @@ def test_every_suite_file_is_a_named_gx_suite_with_a_query_and_a_note_per_expect
         "marts/customer_months",
         "marts/customers",
         "marts/revenue",
+        "marts/segments",
     ]
     for path in files:
         suite = json.loads(path.read_text())
@@ -114,7 +115,7 @@ def test_every_suite_passes_on_the_demo_build(demo_results: dict[str, SuiteResul
     assert observed["marts.revenue", "max_to_be_between", "net_revenue_difference"] == 0
     summary = summarize(list(demo_results.values())).splitlines()
     assert summary[0] == "inputs.customers: passed, 2 of 2 expectations"
-    assert len(summary) == 7
+    assert len(summary) == 8
     records = json.loads(json.dumps([result.to_dict() for result in demo_results.values()]))
     assert records[1]["expectations"][0] == {
         "expectation_type": "expect_column_sum_to_be_between",

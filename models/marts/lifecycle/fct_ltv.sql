@@ -57,9 +57,11 @@ customer_groups as (
         count(*) as customers,
         sum(customer_history.purchase_count) as purchases,
         sum(customer_history.gross_revenue) as gross_revenue,
-        sum(customers.predicted_clv) as predicted_clv,
+        {#- Summed as decimals: a sum of doubles depends on the order of the rows, which an incremental
+            build changes, and the marts must come out the same either way. -#}
+        sum(cast(customers.predicted_clv as {{ money_type() }})) as predicted_clv,
         count(customers.predicted_clv) as predicted_customers,
-        sum(customers.customer_acquisition_cost) as acquisition_cost,
+        sum(cast(customers.customer_acquisition_cost as {{ money_type() }})) as acquisition_cost,
         count(customers.customer_acquisition_cost) as costed_customers
     from customers
     inner join customer_history
