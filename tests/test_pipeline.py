@@ -87,9 +87,8 @@ def test_run_publishes_the_marts_and_records_the_run(published: tuple[Path, dict
         row["rows_read"] == row["rows_accepted"] + row["rows_set_aside"] for row in record["row_counts"]
     )
     assert record["mart_checksums"]["dim_customers"]["rows"] == 3_039
-    # The unit tests that read the demo seeds (the five of staging, one of quarantine) are off when the
-    # pipeline loads raw tables.
-    assert record["dbt"]["counts"]["unit_test"] == {"pass": 22}
+    # Unit tests run in `make test` and CI, not in production runs.
+    assert "unit_test" not in record["dbt"]["counts"]
     assert record["checks"] and all(check["success"] for check in record["checks"])
     assert not (warehouse.parent / f".{warehouse.name}.building").exists()
     with duckdb.connect(str(warehouse), read_only=True) as con:
