@@ -22,7 +22,11 @@ from baselines.compare import compare_with_warehouse
 from dbt_project_runner import MARTS, run_dbt
 from lifecycle.generate import DEFAULT_END, DEFAULT_START, Appended, append_day, generate, write_table
 
-BUILD = ["build", "--exclude", "test_type:unit"]
+# The segment models (tag `segments`) are plain tables, rebuilt whole by every run: they are left out
+# here, where the incremental models are compared with full rebuilds, and checked after appends and
+# re-exports by tests/test_pipeline_reexports.py, which compares every mart's checksum.
+SKIP_SEGMENTS = ["--exclude", "tag:segments"]
+BUILD = ["build", "--exclude", "test_type:unit", "tag:segments"]
 
 # Nineteen dbt builds on generated data.
 pytestmark = pytest.mark.slow
@@ -253,7 +257,7 @@ def test_a_new_row_with_an_old_id_is_a_duplicate_of_it(tmp_path: Path) -> None:
     customers = customers.set_column(0, "customer_id", pa.array(customer_ids))
     write_table(customers, data / "customers.parquet", "parquet")
     incremental = tmp_path / "incremental"
-    run_dbt(["run"], incremental, vars={"raw_data_dir": str(data)})
+    run_dbt(["run", *SKIP_SEGMENTS], incremental, vars={"raw_data_dir": str(data)})
 
     def with_values(table: pa.Table, row: int, **values: str) -> pa.Table:
         one = table.slice(row, 1)
@@ -274,9 +278,9 @@ def test_a_new_row_with_an_old_id_is_a_duplicate_of_it(tmp_path: Path) -> None:
         with_values(customers, 0, country="ZZ"),  # line 1's id, another country
     ]
     write_table(pa.concat_tables([customers, *new_customers]), data / "customers.parquet", "parquet")
-    run_dbt(["run"], incremental, vars={"raw_data_dir": str(data)})
+    run_dbt(["run", *SKIP_SEGMENTS], incremental, vars={"raw_data_dir": str(data)})
     full = tmp_path / "full"
-    run_dbt(["run"], full, vars={"raw_data_dir": str(data)})
+    run_dbt(["run", *SKIP_SEGMENTS], full, vars={"raw_data_dir": str(data)})
 
     n = original_rows
     with duckdb.connect(str(warehouse(incremental)), read_only=True) as con:

@@ -57,11 +57,13 @@ customer_groups as (
         count(*) as customers,
         sum(customer_history.purchase_count) as purchases,
         sum(customer_history.gross_revenue) as gross_revenue,
-        {#- Summed as decimals: a sum of doubles depends on the order of the rows, which an incremental
-            build changes, and the marts must come out the same either way. -#}
+        {#- A sum of doubles depends on the order of the rows, which an incremental build changes, and the
+            marts must come out the same either way: predicted CLV is summed as decimals; the customers of
+            one cohort month and channel share one CAC, so theirs is count x CAC, and the segment's mean
+            is rounded to 6 decimals below. -#}
         sum(cast(customers.predicted_clv as {{ money_type() }})) as predicted_clv,
         count(customers.predicted_clv) as predicted_customers,
-        sum(cast(customers.customer_acquisition_cost as {{ money_type() }})) as acquisition_cost,
+        count(customers.customer_acquisition_cost) * max(customers.customer_acquisition_cost) as acquisition_cost,
         count(customers.customer_acquisition_cost) as costed_customers
     from customers
     inner join customer_history
@@ -446,7 +448,9 @@ measured as (
             as arpu,
         {{ safe_divide('groups.predicted_clv', 'groups.predicted_customers') }} as predicted_clv,
         case
-            when groups.grouping = 'rfm_segment' then {{ safe_divide('groups.acquisition_cost', 'groups.costed_customers') }}
+            when groups.grouping = 'rfm_segment'
+                then cast(round(cast({{ safe_divide('groups.acquisition_cost', 'groups.costed_customers') }}
+                    as decimal(38, 12)), 6) as {{ double_type() }})
             else {{ safe_divide('acquisition_costs.spend', 'coalesce(acquisition_costs.acquired_customers, 0)') }}
         end as customer_acquisition_cost,
         cast(acquisition_costs.spend as {{ money_type() }}) as marketing_spend,
