@@ -280,7 +280,6 @@ def segment_times(output: str) -> str:
 SEGMENT_MODELS = {
     "int_customer_segment_inputs",
     "int_customer_segments",
-    "int_marketing_spend_monthly",
     "int_clv_model_fit",
     "int_customer_clv_predicted",
     "dim_customer_segments",
