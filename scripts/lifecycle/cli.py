@@ -1,12 +1,13 @@
 """The `lifecycle` command line. Exit codes: 0 success, 1 internal error, 2 usage error,
-3 invalid input files, 4 failed checks (dbt tests or Great Expectations suites)."""
+3 invalid input files, 4 failed checks (dbt tests or Great Expectations suites), 5 the PostgreSQL
+server could not be reached or refused (publish)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from lifecycle import generate, pipeline
+from lifecycle import generate, pipeline, publish
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
             "load, validate, build, check and publish the warehouse",
         ),
         ("check", pipeline.add_check_arguments, pipeline.check_command, "validate the input files only"),
+        (
+            "publish",
+            publish.add_arguments,
+            publish.run,
+            "copy the published marts to a PostgreSQL server for BI tools, with a read-only role",
+        ),
         (
             "generate",
             generate.add_arguments,
