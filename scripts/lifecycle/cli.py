@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lifecycle import generate, pipeline, publish
+from lifecycle import generate, pipeline, publish, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
             publish.add_arguments,
             publish.run,
             "copy the published marts to a PostgreSQL server for BI tools, with a read-only role",
+        ),
+        (
+            "report",
+            report.add_arguments,
+            report.run,
+            "write the HTML report of the published warehouse (charts, win-back list, data quality)",
         ),
         (
             "generate",
