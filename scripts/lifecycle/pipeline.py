@@ -277,7 +277,33 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
 
     progress.begin("summary")
     _print_summary(record, published)
+    _write_report(record, published)
     return EXIT_OK
+
+
+def _write_report(record: RunRecord, published: Path) -> None:
+    """The HTML report beside the published warehouse (docs/report.md). The warehouse is published
+    by now: a report that cannot be written says so and exits 1; `lifecycle report` writes it again."""
+    from lifecycle import report  # plotly takes a moment to import
+
+    out = report.default_path(published)
+    try:
+        report.write(published, out, record.to_dict())
+    except report.ReportNotWritten as error:
+        raise PipelineFailure(
+            EXIT_INTERNAL_ERROR,
+            f"the warehouse was published, but not the report: {error}; free that path (or make its "
+            "folder writable), then `lifecycle report` writes the report",
+        ) from None
+    except Exception as error:  # noqa: BLE001 - the warehouse is published whatever failed here
+        if os.environ.get("LIFECYCLE_DEBUG"):
+            raise
+        raise PipelineFailure(
+            EXIT_INTERNAL_ERROR,
+            f"the warehouse was published, but not the report: {type(error).__name__}: {error}; "
+            "`lifecycle report` tries again (LIFECYCLE_DEBUG=1 for a traceback)",
+        ) from None
+    print(f"Report: {out}  (open it in a browser; it needs no network)")
 
 
 def _check(record: RunRecord) -> int:
