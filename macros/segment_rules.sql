@@ -111,12 +111,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A score from 1 to 5 among the rows of `partition_by`: rank the rows from worst to best by
-    `order_by`; score = floor(5 * (rank - 1) / rows) + 1. Tied values share a rank (the first of their
-    positions), so they always share a score, the lower one their positions would give. -#}
-{% macro quintile_score(order_by, partition_by) -%}
-    cast(floor(5.0 * (rank() over (partition by {{ partition_by }} order by {{ order_by }}) - 1)
-        / count(*) over (partition by {{ partition_by }})) + 1 as {{ dbt.type_bigint() }})
+{#- Scores from 1 to 5 of `value` among the rows of `relation` in each month (a select): rank the rows
+    from worst to best (ascending, or descending when `descending`); score = floor(5 * (rank - 1) /
+    rows) + 1. Tied values share a rank (the first of their positions), so they always share a score,
+    the lower one their positions would give. rank - 1 is the number of rows with a worse value, so the
+    scores come from each month's counts of distinct values: a hash aggregate and a window over the
+    few distinct values instead of a sort of every row. One row per month and value; `value` must not
+    be null. -#}
+{% macro quintile_scores(relation, value, descending=false) -%}
+    select
+        month,
+        {{ value }},
+        cast(floor(5.0 * coalesce(sum(value_rows) over (
+            partition by month order by {{ value }}{{ ' desc' if descending }} rows between unbounded preceding and 1 preceding
+        ), 0) / sum(value_rows) over (partition by month)) + 1 as {{ dbt.type_bigint() }}) as score
+    from (
+        select month, {{ value }}, count(*) as value_rows
+        from {{ relation }}
+        group by month, {{ value }}
+    ) as value_counts
 {%- endmacro %}
 
 {#- The named RFM segment of a row with scores r, f, m and `regularity`: the first matching rule. -#}

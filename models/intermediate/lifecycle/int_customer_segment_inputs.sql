@@ -28,9 +28,21 @@ reporting_window as (
 
 ),
 
+{#- The months with money, with just what the spans and the sums below read. -#}
 customer_months as (
 
-    select * from {{ ref('int_customer_months_paid') }}
+    select
+        customer_id,
+        month,
+        cohort_month,
+        next_money_month,
+        purchases,
+        gross_revenue,
+        refunds,
+        last_purchase_date_before,
+        last_purchase_date_to_date
+    from {{ ref('int_customer_months_paid') }}
+    where month >= cohort_month and (purchases > 0 or refunds < 0)
 
 ),
 
@@ -40,25 +52,27 @@ spans as (
 
 ),
 
-{#- The span rows reaching into the classified months, each started no earlier than the first. -#}
+{#- The span rows reaching into the classified months, each started no earlier than the first and
+    ended by its lapse month: after it the customer is out of the base at both ends of every month
+    and has no money in it, so is not classified. -#}
 spans_in_range as (
 
-    select
-        spans.*,
-        case
-            when spans.anchor_month < reporting_window.first_classified_month
-                then reporting_window.first_classified_month
-            else spans.anchor_month
-        end as first_month_in_range
-    from spans
-    cross join reporting_window
-    where spans.span_end_month >= reporting_window.first_classified_month
+    select *
+    from (
+        select
+            spans.*,
+            greatest(spans.anchor_month, reporting_window.first_classified_month) as first_month_in_range,
+            least(spans.span_end_month, greatest(spans.lapse_month, spans.anchor_month)) as last_month_in_range
+        from spans
+        cross join reporting_window
+    ) as bounded
+    where last_month_in_range >= first_month_in_range
 
 ),
 
 span_months as (
 
-    {{ month_series('first_month_in_range', 'span_end_month', 'spans_in_range', keep_columns=true) }}
+    {{ month_series('first_month_in_range', 'last_month_in_range', 'spans_in_range', keep_columns=true) }}
 
 ),
 

@@ -113,16 +113,52 @@ classified as (
 
 {#- RFM among the month's in-base customers: recency (fewer days is better), frequency (window
     purchases), monetary (window net revenue). -#}
-scored as (
+in_base as (
 
-    select
-        customer_id,
-        month,
-        {{ customer_lifecycle.quintile_score('days_since_last_purchase desc', 'month') }} as recency_score,
-        {{ customer_lifecycle.quintile_score('window_purchases', 'month') }} as frequency_score,
-        {{ customer_lifecycle.quintile_score('window_net_revenue', 'month') }} as monetary_score
+    select customer_id, month, days_since_last_purchase, window_purchases, window_net_revenue
     from classified
     where is_in_base_at_end
+
+),
+
+recency_scores as (
+
+    {{ customer_lifecycle.quintile_scores('in_base', 'days_since_last_purchase', descending=true) }}
+
+),
+
+frequency_scores as (
+
+    {{ customer_lifecycle.quintile_scores('in_base', 'window_purchases') }}
+
+),
+
+monetary_scores as (
+
+    {{ customer_lifecycle.quintile_scores('in_base', 'window_net_revenue') }}
+
+),
+
+scored as (
+
+    {#- Left joins: every value has its score, and they keep the planner from joining two score
+        lists by month first. #}
+    select
+        in_base.customer_id,
+        in_base.month,
+        recency_scores.score as recency_score,
+        frequency_scores.score as frequency_score,
+        monetary_scores.score as monetary_score
+    from in_base
+    left join recency_scores
+        on in_base.month = recency_scores.month
+        and in_base.days_since_last_purchase = recency_scores.days_since_last_purchase
+    left join frequency_scores
+        on in_base.month = frequency_scores.month
+        and in_base.window_purchases = frequency_scores.window_purchases
+    left join monetary_scores
+        on in_base.month = monetary_scores.month
+        and in_base.window_net_revenue = monetary_scores.window_net_revenue
 
 ),
 

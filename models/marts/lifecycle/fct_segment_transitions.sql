@@ -63,6 +63,26 @@ paired as (
 
 ),
 
+{#- Counted once per combination of all the pairs (a few thousand rows), then per classification. -#}
+combinations as (
+
+    select
+        month,
+        {%- for classification in classifications + ['hidden_churn'] %}
+        from_{{ classification }},
+        to_{{ classification }},
+        {%- endfor %}
+        count(*) as customers
+    from paired
+    group by
+        month
+        {%- for classification in classifications + ['hidden_churn'] %},
+        from_{{ classification }},
+        to_{{ classification }}
+        {%- endfor %}
+
+),
+
 final as (
 
     {% for classification in classifications + ['hidden_churn'] -%}
@@ -71,8 +91,8 @@ final as (
         '{{ classification }}' as classification,
         from_{{ classification }} as from_segment,
         to_{{ classification }} as to_segment,
-        cast(count(*) as {{ dbt.type_bigint() }}) as customers
-    from paired
+        cast(sum(customers) as {{ dbt.type_bigint() }}) as customers
+    from combinations
     group by month, from_{{ classification }}, to_{{ classification }}
     {% if not loop.last %}union all
     {% endif -%}
