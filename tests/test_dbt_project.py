@@ -34,8 +34,8 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
     assert counts["unit_test"] == {"pass": 28}
-    assert counts["test"] == {"pass": 66}
-    assert counts["model"] == {"success": 29}
+    assert counts["test"] == {"pass": 68}
+    assert counts["model"] == {"success": 30}
     assert counts["seed"] == {"success": 3}
     assert counts["snapshot"] == {"success": 1}
 

@@ -115,6 +115,16 @@ def test_readme_command_is_one_the_project_can_run(command: list[str]) -> None:
             given = yaml.safe_load(rest[rest.index("--vars") + 1])
             project_vars = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
             assert isinstance(given, dict) and set(given) <= set(project_vars), given
+    elif program == "mf":
+        # MetricFlow: the command and its options exist here; tests/test_semantic_layer.py runs each
+        # on the demo build and compares its numbers with the mart it reads.
+        from dbt_metricflow.cli.main import cli as mf_cli
+
+        assert arguments and arguments[0] in mf_cli.commands, f"no mf command in {command}"
+        mf_command = mf_cli.commands[arguments[0]]
+        available = {opt for param in mf_command.params for opt in param.opts}
+        missing = set(options(arguments[1:])) - available
+        assert not missing, f"`mf {arguments[0]}` has no option {sorted(missing)}"
     else:
         pytest.fail(f"README shows `{command_id(command)}`, a command this test does not check")
 
