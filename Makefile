@@ -42,4 +42,4 @@ demo-data: setup
 	$(BIN)/lifecycle generate --demo --out seeds
 
 clean:
-	rm -rf $(VENV) target logs lifecycle.duckdb lifecycle.duckdb.wal lifecycle_dev.duckdb lifecycle_dev.duckdb.wal
+	rm -rf $(VENV) target logs lifecycle.duckdb lifecycle.duckdb.wal lifecycle_dev.duckdb lifecycle_dev.duckdb.wal lifecycle_report.html
