@@ -276,18 +276,25 @@ def segment_times(output: str) -> str:
     return f"segment models {sum(times.values()):.1f} s: {listed}"
 
 
+def tagged_models(tag: str) -> set[str]:
+    """The models dbt_project.yml gives `tag` (as `model_name: {+tags: [...]}` entries)."""
+    import yaml
+
+    found: set[str] = set()
+
+    def walk(config: Any) -> None:
+        if isinstance(config, dict):
+            for key, value in config.items():
+                if isinstance(value, dict) and tag in (value.get("+tags") or []) and not key.startswith("+"):
+                    found.add(key)
+                walk(value)
+
+    walk(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text()).get("models"))
+    return found
+
+
 # The models tagged `segments` in dbt_project.yml.
-SEGMENT_MODELS = {
-    "int_customer_segment_inputs",
-    "int_customer_segments",
-    "int_clv_model_fit",
-    "int_customer_clv_predicted",
-    "dim_customer_segments",
-    "fct_segment_monthly",
-    "fct_segment_transitions",
-    "fct_ltv",
-    "fct_win_back_list",
-}
+SEGMENT_MODELS = tagged_models(SEGMENTS.split(":", 1)[1])
 
 
 def baseline(
