@@ -37,8 +37,8 @@ def job_summary(log: str, exit_code: int | None, record: dict | None) -> str:
     if exit_code is None:
         title = "did not finish (cancelled, timed out, or an earlier step failed)"
     else:
-        outcome = "success" if exit_code == 0 else "FAILED"
-        title = f"{outcome} (exit {exit_code}, {EXIT_CODES.get(exit_code, 'unknown')})"
+        meaning = EXIT_CODES.get(exit_code, "unknown exit code")
+        title = "success (exit 0)" if exit_code == 0 else f"FAILED (exit {exit_code}, {meaning})"
     lines = [f"## lifecycle run: {title}", ""]
     if record is None:
         tail = "\n".join(log.rstrip().splitlines()[-20:])
