@@ -100,6 +100,9 @@ def test_run_publishes_the_marts_and_records_the_run(published: tuple[Path, dict
         ).fetchall()
         assert runs == [(record["run_id"], "success", 25_040 + 2_994 + 238, 0)]
         assert con.execute("select count(*) from marts.fct_churn_monthly").fetchone() == (34,)
+    # The report beside the warehouse (tests/test_report.py checks what it shows).
+    page = warehouse.with_name("warehouse_report.html").read_text(encoding="utf-8")
+    assert "Customer lifecycle report" in page and f"Run <code>{record['run_id']}</code>" in page
 
 
 def test_rerun_on_the_same_inputs_gives_identical_marts(published: tuple[Path, dict], tmp_path: Path) -> None:
