@@ -44,6 +44,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import math
 import os
 import platform
 import re
@@ -78,6 +79,15 @@ DBT_BUILD = "dbt build (models + data tests)"
 DBT_INCREMENTAL = "dbt incremental run (one appended day)"
 DBT_REEXPORT = "dbt run after a re-export (reshuffled, one more day)"
 RESHUFFLE_SEED = 2
+# Dashboard queries (issue 18): benchmark/dashboard_queries.sql against the models-only warehouse,
+# with fct_customer_months and dim_customers as views (the default) and stored as tables.
+DASHBOARD_QUERIES = PROJECT_DIR / "benchmark" / "dashboard_queries.sql"
+DASHBOARD_VIEWS = "dashboard queries (customer marts as views)"
+DASHBOARD_STORED = "dashboard queries (customer marts stored)"
+DBT_STORE = "dbt run storing the customer marts as tables"
+STORE_VARS = {"store_customer_marts": True}
+QUERY_RUNS = 20  # runs of each query, fewer once a query has taken QUERY_BUDGET_SECONDS (at least 3)
+QUERY_BUDGET_SECONDS = 15.0
 SQL = "hand-written DuckDB SQL"
 BASELINES = {"duckdb_sql": SQL, "polars_impl": "polars", "pandas_impl": "pandas"}
 
@@ -89,6 +99,7 @@ class Measurement:
     peak_mb: float | None
     note: str = ""
     stopped_after: float | None = None  # seconds, for a run stopped at the memory cap
+    latencies: dict[str, list[float]] | None = None  # dashboard queries: name -> [p50, p95, runs, rows]
 
 
 def measure(
@@ -212,13 +223,13 @@ def warehouse_in(folder: Path) -> Path:
     return folder / "warehouse.duckdb"
 
 
-def dbt_command(command: str, data: Path, target: Path) -> list[str]:
-    """A dbt command on the files in `data`, with its target and log folders in `target`."""
+def dbt_command(command: str, data: Path, target: Path, dbt_vars: dict | None = None) -> list[str]:
+    """A dbt command on the files in `data` (and `dbt_vars`), with its target and log folders in `target`."""
     return [
         DBT,
         command,
         "--vars",
-        json.dumps({"raw_data_dir": str(data)}),
+        json.dumps({"raw_data_dir": str(data), **(dbt_vars or {})}),
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -238,6 +249,7 @@ def dbt(
     target: Path,
     fresh: bool = True,
     extra: list[str] | None = None,
+    dbt_vars: dict | None = None,
 ) -> Measurement:
     """`dbt run` or `dbt build` (without unit tests) from the files in `data` into the warehouse in
     `folder`; with `fresh`, into a new file, else on top of what it holds (an incremental run).
@@ -248,7 +260,7 @@ def dbt(
     if fresh:
         database.unlink(missing_ok=True)
         database.with_name(database.name + ".wal").unlink(missing_ok=True)
-    args = dbt_command(command, data, target)
+    args = dbt_command(command, data, target, dbt_vars)
     if command == "build":
         args += ["--exclude", "test_type:unit"]
     args += extra or []
@@ -419,14 +431,80 @@ def run_reshuffle(data: str, seed: str) -> int:
     return 0
 
 
-def warm_up(data: Path, live: Path, target: Path) -> None:
+def warm_up(data: Path, live: Path, target: Path, dbt_vars: dict | None = None) -> None:
     """Parse the project once, untimed, with the vars and the warehouse path the timed runs use (dbt
     parses again from scratch when either changes, and the path is part of the profile)."""
     measure(
         "dbt parse",
-        dbt_command("parse", data, target),
+        dbt_command("parse", data, target, dbt_vars),
         env={"LIFECYCLE_DUCKDB_PATH": str(warehouse_in(live))},
     )
+
+
+def dashboard_queries() -> dict[str, str]:
+    """The queries of benchmark/dashboard_queries.sql by name (each starts with a `-- name:` line)."""
+    parts = re.split(r"^-- name: *", DASHBOARD_QUERIES.read_text(), flags=re.MULTILINE)[1:]
+    return {part.split("\n", 1)[0].strip(): part.split("\n", 1)[1].strip().rstrip(";") for part in parts}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile: the smallest value at least `share` of the values are at or below."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)), 1) - 1]
+
+
+def query_latencies(warehouse: Path) -> dict[str, list[float]]:
+    """Each dashboard query run QUERY_RUNS times (fewer past QUERY_BUDGET_SECONDS, at least 3) on one
+    read-only connection, as a BI tool keeps one: name -> [p50, p95, runs, rows] (seconds; the first,
+    cold run counts too)."""
+    import duckdb
+
+    results = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        threads = os.environ.get("LIFECYCLE_THREADS")
+        if threads:
+            con.execute(f"set threads = {int(threads)}")
+        customer = con.execute("select customer_id from marts.fct_win_back_list order by priority limit 1")
+        customer_id = (customer.fetchone() or [""])[0]
+        for name, query in dashboard_queries().items():
+            sql = query.replace("$customer_id", customer_id.replace("'", "''"))
+            times: list[float] = []
+            while len(times) < QUERY_RUNS and (len(times) < 3 or sum(times) < QUERY_BUDGET_SECONDS):
+                started = time.perf_counter()
+                rows = len(con.execute(sql).fetchall())
+                times.append(time.perf_counter() - started)
+            results[name] = [statistics.median(times), percentile(times, 0.95), len(times), rows]
+    return results
+
+
+def run_dashboard(warehouse: str) -> int:
+    """Inside its own process: the dashboard queries' latencies on `warehouse`."""
+    print(RESULT + json.dumps({"latencies": query_latencies(Path(warehouse))}), flush=True)
+    return 0
+
+
+def dashboard(name: str, warehouse: Path) -> Measurement:
+    """The dashboard queries on `warehouse`, in a process of their own: the row's time is the worst
+    p95 among the queries, its note names that query; the per-query figures go to their own table."""
+    measured, output = measure(name, [PYTHON, __file__, "_dashboard", str(warehouse)])
+    latencies = reported(output, "latencies")
+    if measured.seconds is None or not latencies:
+        return measured if measured.seconds is None else Measurement(name, None, None, "FAILED: no latencies")
+    slowest = max(latencies, key=lambda query: latencies[query][1])
+    note = f"p95 of the slowest of {len(latencies)} queries ({slowest}); p50 and p95 of each below"
+    return Measurement(name, latencies[slowest][1], measured.peak_mb, note, latencies=latencies)
+
+
+def store_customer_marts(data: Path, runs: Path, full_run: Path) -> Measurement:
+    """The price of storing fct_customer_months and dim_customers as tables (var store_customer_marts)
+    for dashboards: `dbt run` of those two models on a copy of the models-only warehouse, in a folder
+    and target of their own (parsed untimed first with those vars)."""
+    folder, target = runs / "stored", runs / "target_stored"
+    folder.mkdir(parents=True, exist_ok=True)
+    warm_up(data, folder, target, STORE_VARS)
+    shutil.copyfile(warehouse_in(full_run), warehouse_in(folder))
+    selected = ["--select", "fct_customer_months", "dim_customers"]
+    return dbt(DBT_STORE, "run", data, folder, target, fresh=False, extra=selected, dbt_vars=STORE_VARS)
 
 
 def incremental(data: Path, runs: Path, full_run: Path, target: Path, times: int) -> Measurement:
@@ -515,6 +593,13 @@ def benchmark_size(
     shutil.copyfile(warehouse_in(building), warehouse_in(full_run))
     report(repeated(times, lambda _: dbt(DBT_BUILD, "build", live, building, target)))
     warehouse = warehouse_in(full_run) if rows[1].seconds is not None else None
+    # The dashboard queries on the models-only warehouse, and on a copy storing the customer marts.
+    if warehouse is not None:
+        report(dashboard(DASHBOARD_VIEWS, warehouse))
+        stored = store_customer_marts(live, runs, full_run)
+        report(stored)
+        if stored.seconds is not None:
+            report(dashboard(DASHBOARD_STORED, warehouse_in(runs / "stored")))
     # The incremental run is timed next to the full one, before pandas and polars, which can take
     # most of the machine's memory and push the warehouse out of the page cache.
     if warehouse is not None:
@@ -597,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_append(*argv[1:])
     if argv[:1] == ["_reshuffle"]:
         return run_reshuffle(*argv[1:])
+    if argv[:1] == ["_dashboard"]:
+        return run_dashboard(*argv[1:])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -708,7 +795,18 @@ def peak_under(limit_mb: float, name: str = DBT_RUN) -> Check:
     return check
 
 
-# (size, target, check): the targets of issue 4, on the models the baselines also build, and of issue 17.
+def seconds_under(limit: float, name: str) -> Check:
+    def check(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
+        row = rows.get(name)
+        if row is None or row.seconds is None:
+            return "-", None
+        return f"{row.seconds:.2f} s", row.seconds < limit
+
+    return check
+
+
+# (size, target, check): the targets of issue 4, on the models the baselines also build, and of issues 17
+# and 18.
 TARGETS: list[tuple[int, str, Check]] = [
     (10_000_000, "`dbt run` (core models) within 1.5x of the hand-written SQL", at_most(DBT_CORE_RUN, 1.5)),
     (10_000_000, "`dbt build` with every data test within 2.5x of the SQL", at_most(DBT_BUILD, 2.5)),
@@ -727,6 +825,11 @@ TARGETS: list[tuple[int, str, Check]] = [
     ),
     (10_000_000, "`dbt run` of everything peak memory under 4 GB (issue 17)", peak_under(4 * 1024)),
     (50_000_000, "`dbt run` of everything peak memory under 4 GB (issue 17)", peak_under(4 * 1024)),
+    (
+        50_000_000,
+        "dashboard queries p95 under 1 s, customer marts stored (issue 18)",
+        seconds_under(1.0, DASHBOARD_STORED),
+    ),
     (
         50_000_000,
         "incremental run (one appended day) within 25% of the full `dbt run`",
@@ -758,6 +861,41 @@ def verdicts(results: dict[int, list[Measurement]], dataframes_up_to: int | None
             if any("DIFFERS" in row.note for row in rows.values()):
                 verdict += " (but results differ, see the notes)"
         lines.append(f"| {size:,} | {target} | {figure} | {verdict} |")
+    return lines
+
+
+def dashboard_table(by_name: dict[str, Measurement]) -> list[str]:
+    """Each dashboard query's p50 / p95 with the customer marts as views and stored, and the price."""
+    views, stored = by_name.get(DASHBOARD_VIEWS), by_name.get(DASHBOARD_STORED)
+    if views is None or views.latencies is None:
+        return []
+    both = stored is not None and stored.latencies is not None
+    lines = [
+        "Dashboard queries (`benchmark/dashboard_queries.sql`), p50 / p95 in seconds over the runs listed",
+        f"(up to {QUERY_RUNS}, at least 3, fewer once a query has taken {QUERY_BUDGET_SECONDS:.0f} s; the",
+        "first, cold run counts), on one read-only connection to the models-only warehouse:",
+        "",
+        "| query | rows | views: p50 / p95 (runs) | stored: p50 / p95 (runs) |",
+        "|---|---:|---:|---:|",
+    ]
+    for query, (p50, p95, runs, rows) in views.latencies.items():
+        if both and query in stored.latencies:
+            s50, s95, sruns, _ = stored.latencies[query]
+            stored_text = f"{s50:.3f} / {s95:.3f} ({sruns})"
+        else:
+            stored_text = "-"
+        lines.append(f"| {query} | {rows:,} | {p50:.3f} / {p95:.3f} ({runs}) | {stored_text} |")
+    store = by_name.get(DBT_STORE)
+    price = (
+        "not measured"
+        if store is None or store.seconds is None
+        else f"{store.seconds:.1f} s, {store.peak_mb:,.0f} MB peak (`dbt run` of the two, start-up included)"
+    )
+    lines += [
+        "",
+        f"Storing `fct_customer_months` and `dim_customers` as tables (var `store_customer_marts`): {price}.",
+        "",
+    ]
     return lines
 
 
@@ -801,7 +939,7 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
         for row in rows:
             seconds = "failed" if row.seconds is None else f"{row.seconds:.1f} s"
             peak = "-" if row.peak_mb is None else f"{row.peak_mb:,.0f} MB"
-            vs_sql = ratio(by_name, row.name)
+            vs_sql = None if row.latencies is not None else ratio(by_name, row.name)
             vs_sql_text = "-" if vs_sql is None else f"{vs_sql:.2f}x"
             note = row.note.replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {row.name} | {seconds} | {peak} | {vs_sql_text} | {note} |")
@@ -821,6 +959,7 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
             "Run after a reshuffled re-export with one more day (rebuilt whole): "
             + ("not measured" if reexported is None else f"{reexported:.2f}x the full `dbt run`."),
             "",
+            *dashboard_table(by_name),
         ]
     lines += [
         "## Targets (issues 4 and 17)",

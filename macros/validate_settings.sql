@@ -7,6 +7,7 @@
                              up to two slashes); DuckDB itself then says whether it knows the zone
       raw_data_dir           no glob characters (* ? [ ] { }): macros/raw_table.sql finds and reads the
                              files with DuckDB's glob() and read_csv(), which would expand them
+      store_customer_marts   true or false
     The messages start with "invalid setting:", which `lifecycle run` reports as a usage error. -#}
 {% macro validate_settings() -%}
     {%- set re = modules.re -%}
@@ -45,6 +46,12 @@
     {%- if not re.fullmatch('[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}', zone) -%}
         {{ exceptions.raise_compiler_error(
             "invalid setting: reporting_timezone = " ~ zone ~ " is not allowed; give an IANA zone name such as UTC or Europe/Berlin"
+        ) }}
+    {%- endif -%}
+    {%- set store = var('store_customer_marts', false) -%}
+    {%- if store is not sameas true and store is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            "invalid setting: store_customer_marts = " ~ store ~ " is not allowed; give true or false"
         ) }}
     {%- endif -%}
     {{- customer_lifecycle.validate_segment_settings() -}}

@@ -66,3 +66,32 @@ def test_a_run_stopped_in_a_later_round_stops_the_measurement(benchmark):
 
     assert (row.seconds, row.peak_mb, row.stopped_after) == (None, 19_500.0, 50.0)
     assert row.note == "DID NOT FINISH: stopped; the 2 runs: 55.0 s, stopped after 50 s"
+
+
+def test_percentiles_are_nearest_rank(benchmark):
+    twenty = [float(value) for value in range(20, 0, -1)]
+    assert benchmark.percentile(twenty, 0.95) == 19.0
+    assert benchmark.percentile(twenty, 0.5) == 10.0
+    assert benchmark.percentile([0.3, 0.1, 0.2], 0.95) == 0.3
+
+
+def test_every_dashboard_query_runs_on_the_demo_warehouse(benchmark, demo_build):
+    latencies = benchmark.query_latencies(demo_build / "warehouse.duckdb")
+
+    assert list(latencies) == [
+        "cohort_matrix",
+        "churn_trend",
+        "revenue_split",
+        "customers_by_state",
+        "customers_by_channel_and_country",
+        "status_mix_last_12_months",
+        "customer_history",
+        "ltv_by_channel",
+        "segment_revenue",
+        "win_back_top",
+    ]
+    rows = {name: figures[3] for name, figures in latencies.items()}
+    assert rows["churn_trend"] == rows["revenue_split"] == 34
+    assert rows["win_back_top"] == 100
+    assert rows["customer_history"] > 0 and rows["status_mix_last_12_months"] > 0
+    assert all(p50 <= p95 and runs == benchmark.QUERY_RUNS for p50, p95, runs, _ in latencies.values())
