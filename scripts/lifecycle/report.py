@@ -746,7 +746,8 @@ def win_back_section(con: duckdb.DuckDBPyConnection, context: dict) -> str:
                 _number(row.value_at_stake),
                 _number(row.days_since_last_purchase, 0),
                 _number(row.window_net_revenue),
-                _number(row.net_revenue_drop),
+                # Only a drop: a customer buying above their own pace has none to show.
+                _number(row.net_revenue_drop) if row.net_revenue_drop and row.net_revenue_drop > 0 else "–",
                 _number(row.p_alive, 2),
                 row.rfm_segment or "–",
                 row.acquisition_channel or "–",
@@ -912,6 +913,7 @@ table { border-collapse: collapse; font-size: 13.5px; margin-bottom: 10px; }
 th, td { border-bottom: 1px solid #e4e7eb; padding: 5px 10px; text-align: left; white-space: nowrap; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 #win-back-table { width: 100%; }
+#win-back-table th { white-space: normal; vertical-align: bottom; }
 th { background: #f0f4f8; font-weight: 600; }
 header code { background: rgba(255, 255, 255, 0.15); color: white; }
 code { font-size: 12.5px; background: #f0f4f8; padding: 0 3px; border-radius: 3px; }
