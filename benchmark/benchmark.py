@@ -962,7 +962,7 @@ def render(results: dict[int, list[Measurement]], dataframes_up_to: int | None) 
             *dashboard_table(by_name),
         ]
     lines += [
-        "## Targets (issues 4 and 17)",
+        "## Targets (issues 4, 17 and 18)",
         "",
         "| size | target | figure | verdict |",
         "|---:|---|---:|---|",
