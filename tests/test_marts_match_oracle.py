@@ -38,7 +38,7 @@ from oracle import (
     compute_marts,
 )
 
-EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "8"))
 # Shrinking a failure re-runs dbt many times (Hypothesis caps it at ~5 minutes); ORACLE_SHRINK=0 skips it.
 PHASES = [p for p in Phase if os.environ.get("ORACLE_SHRINK", "1") != "0" or p is not Phase.shrink]
 PAYMENT_COLUMNS = ["payment_id", "customer_id", "paid_at", "amount", "currency", "status"]
@@ -410,7 +410,7 @@ def raw_cases(draw: st.DrawFn) -> RawCase:
     )
 
 
-# Not marked slow: ORACLE_EXAMPLES sizes it (`make test-fast` runs 3 examples, `make test` 12).
+# Not marked slow: ORACLE_EXAMPLES sizes it (`make test-fast` runs 3 examples, `make test` 8).
 @settings(
     max_examples=EXAMPLES,
     phases=PHASES,

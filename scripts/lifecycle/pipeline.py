@@ -129,6 +129,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     mapping.add_argument(parser)
     settings.add_arguments(parser, run=True)
     parser.add_argument("--full-refresh", action="store_true", help="rebuild every model from scratch")
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="publish without writing the HTML report (`lifecycle report` writes it at any time)",
+    )
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,7 +145,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    return _guarded(lambda record: _run(record, args.full_refresh), "run", args)
+    return _guarded(lambda record: _run(record, args.full_refresh, not args.no_report), "run", args)
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -194,7 +199,7 @@ def _guarded(body, command: str, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ the run
 
 
-def _run(record: RunRecord, full_refresh: bool) -> int:
+def _run(record: RunRecord, full_refresh: bool, with_report: bool = True) -> int:
     progress = Progress(steps=6)
     published = Path(record.warehouse)
     # Same file name in a sibling folder: DuckDB names the catalog after the file, and dbt's views
@@ -277,7 +282,8 @@ def _run(record: RunRecord, full_refresh: bool) -> int:
 
     progress.begin("summary")
     _print_summary(record, published)
-    _write_report(record, published)
+    if with_report:
+        _write_report(record, published)
     return EXIT_OK
 
 
