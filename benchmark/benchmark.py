@@ -785,24 +785,25 @@ def faster_than_dataframes(rows: dict[str, Measurement]) -> tuple[str, bool | No
     return ", ".join(figures), None if None in faster else True
 
 
-def peak_under(limit_mb: float, name: str = DBT_RUN) -> Check:
+def under(limit: float, name: str, value_of: Callable[[Measurement], float | None], unit: str) -> Check:
+    """Met when row `name`'s value (value_of) is below `limit`; shown with `unit` ("MB" or "s")."""
+
     def check(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
         row = rows.get(name)
-        if row is None or row.peak_mb is None:
+        value = None if row is None else value_of(row)
+        if value is None:
             return "-", None
-        return f"{row.peak_mb:,.0f} MB", row.peak_mb < limit_mb
+        return (f"{value:,.0f} MB" if unit == "MB" else f"{value:.2f} s"), value < limit
 
     return check
+
+
+def peak_under(limit_mb: float, name: str = DBT_RUN) -> Check:
+    return under(limit_mb, name, lambda row: row.peak_mb, "MB")
 
 
 def seconds_under(limit: float, name: str) -> Check:
-    def check(rows: dict[str, Measurement]) -> tuple[str, bool | None]:
-        row = rows.get(name)
-        if row is None or row.seconds is None:
-            return "-", None
-        return f"{row.seconds:.2f} s", row.seconds < limit
-
-    return check
+    return under(limit, name, lambda row: row.seconds, "s")
 
 
 # (size, target, check): the targets of issue 4, on the models the baselines also build, and of issues 17

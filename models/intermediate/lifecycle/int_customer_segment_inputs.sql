@@ -120,10 +120,7 @@ money_months as (
         end as integer) as gap_months
     from customer_months
     cross join reporting_window
-    where
-        customer_months.month >= cast({{ dbt.dateadd('month', 1 - reach, 'reporting_window.first_classified_month') }} as date)
-        and customer_months.month >= customer_months.cohort_month
-        and (customer_months.purchases > 0 or customer_months.refunds < 0)
+    where customer_months.month >= cast({{ dbt.dateadd('month', 1 - reach, 'reporting_window.first_classified_month') }} as date)
 
 ),
 
