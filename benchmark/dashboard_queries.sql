@@ -42,11 +42,10 @@ order by customers desc
 limit 50;
 
 -- name: status_mix_last_12_months
--- The customer-month grid summed: new, retained, reactivated, churned per month over the last year.
-select month, status, count(*) as customers, sum(net_revenue) as net_revenue
-from marts.fct_customer_months
-where month > (select max(month) from marts.fct_churn_monthly) - interval 12 month
-group by month, status
+-- New, reactivated, churned, retained and lapsed customers per month over the last year.
+select month, status, customers, net_revenue
+from marts.fct_customer_status_monthly
+where month > (select max(month) from marts.fct_customer_status_monthly) - interval 12 month
 order by month, status;
 
 -- name: customer_history

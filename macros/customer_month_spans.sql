@@ -82,3 +82,9 @@
         else 'lapsed'
     end as status
 {%- endmacro %}
+
+{#- Every value customer_month_status() gives `status`, in the order it tries them: the marts that
+    list a row for each status (fct_customer_status_monthly) take them from here. -#}
+{% macro customer_month_statuses() -%}
+    {{ return(['new', 'reactivated', 'churned', 'retained', 'lapsed']) }}
+{%- endmacro %}

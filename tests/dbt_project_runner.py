@@ -23,6 +23,7 @@ MARTS = [
     "fct_cohort_retention",
     "fct_churn_monthly",
     "fct_revenue_monthly",
+    "fct_customer_status_monthly",
 ]
 # Who to act on and what they are worth (issue 17): the segment, LTV and win-back marts.
 SEGMENT_MARTS = [
@@ -79,6 +80,6 @@ def read_table(workdir: Path, relation: str) -> pd.DataFrame:
 
 
 def read_marts(workdir: Path) -> dict[str, pd.DataFrame]:
-    """All five marts as DataFrames, keyed by model name."""
+    """The lifecycle marts (MARTS) as DataFrames, keyed by model name."""
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as con:
         return {name: con.execute(f"select * from marts.{name}").df() for name in MARTS}

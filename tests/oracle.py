@@ -171,6 +171,7 @@ MART_COLUMNS: dict[str, list[str]] = {
         "average_order_value",
         "is_complete",
     ],
+    "fct_customer_status_monthly": ["month", "status", "customers", "net_revenue", "is_complete"],
     "dim_customer_segments": [
         "customer_id",
         "acquisition_channel",
@@ -274,6 +275,7 @@ MART_KEYS: dict[str, list[str]] = {
     "fct_cohort_retention": ["cohort_month", "months_since_first"],
     "fct_churn_monthly": ["month"],
     "fct_revenue_monthly": ["month"],
+    "fct_customer_status_monthly": ["month", "status"],
     "dim_customer_segments": ["customer_id"],
     "fct_segment_monthly": ["month", "classification", "segment"],
     "fct_segment_transitions": ["month", "classification", "from_segment", "to_segment"],
@@ -894,6 +896,20 @@ def compute_marts(
             }
         )
 
+    # --- fct_customer_status_monthly ----------------------------------------------------------------
+    status_rows = [
+        {
+            "month": month,
+            "status": status,
+            "customers": len(rows),
+            "net_revenue": money(sum(r["gross_revenue_units"] + r["refunds_units"] for r in rows)),
+            "is_complete": last_day(month) <= as_of,
+        }
+        for month in months
+        for status in ["new", "reactivated", "churned", "retained", "lapsed"]
+        for rows in [[r for r in rows_in_month[month] if r["status"] == status]]
+    ]
+
     # --- fct_cohort_retention ---------------------------------------------------------------------
     cohort_rows: list[dict[str, Any]] = []
     for cohort in sorted({c.cohort_month for c in buyers if c.cohort_month is not None}):
@@ -981,6 +997,7 @@ def compute_marts(
         "fct_cohort_retention": _rows(cohort_rows, "fct_cohort_retention"),
         "fct_churn_monthly": _rows(churn_rows, "fct_churn_monthly"),
         "fct_revenue_monthly": _rows(revenue_rows, "fct_revenue_monthly"),
+        "fct_customer_status_monthly": _rows(status_rows, "fct_customer_status_monthly"),
         **_segment_and_ltv_marts(
             people,
             kept,

@@ -33,9 +33,9 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
-    assert counts["unit_test"] == {"pass": 28}
-    assert counts["test"] == {"pass": 68}
-    assert counts["model"] == {"success": 30}
+    assert counts["unit_test"] == {"pass": 29}
+    assert counts["test"] == {"pass": 71}
+    assert counts["model"] == {"success": 31}
     assert counts["seed"] == {"success": 3}
     assert counts["snapshot"] == {"success": 1}
 
@@ -65,6 +65,26 @@ def test_demo_marts_reconcile_with_the_seed_files(demo_build: Path) -> None:
     assert str(window["as_of_date"][0])[:10] == "2025-10-31"
     churn = marts["fct_churn_monthly"]
     assert len(churn) == 34  # Jan 2023 .. Oct 2025
+
+    # The status mix is the customer-month grid summed, five rows a month; new and reactivated are
+    # the bridge's.
+    grid = marts["fct_customer_months"]
+    mix = marts["fct_customer_status_monthly"]
+    assert len(mix) == 34 * 5
+    assert mix["customers"].sum() == len(grid) == 42_198
+    by_status = mix.pivot(index="month", columns="status", values="customers")
+    bridge = churn.set_index("month")
+    assert (by_status["new"] == bridge["new_customers"]).all()
+    assert (by_status["reactivated"] == bridge["reactivated_customers"]).all()
+    october = mix[mix["month"].astype(str).str.startswith("2025-10")].set_index("status")
+    assert october["customers"].to_dict() == {
+        "churned": 135,
+        "lapsed": 1_715,
+        "new": 157,
+        "reactivated": 59,
+        "retained": 857,
+    }
+    assert Decimal(str(october.loc["retained", "net_revenue"])) == Decimal("49294.24")
 
 
 @pytest.mark.slow

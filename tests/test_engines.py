@@ -19,6 +19,7 @@ GRAINS = {
     "fct_cohort_retention": ["cohort_month", "months_since_first"],
     "fct_churn_monthly": ["month"],
     "fct_revenue_monthly": ["month"],
+    "fct_customer_status_monthly": ["month", "status"],
     "dim_customer_segments": ["customer_id"],
     "fct_segment_monthly": ["month", "classification", "segment"],
     "fct_segment_transitions": ["month", "classification", "from_segment", "to_segment"],

@@ -113,6 +113,13 @@ EXPECTED: dict[str, dict[str, str]] = {
         "average_order_value": RATE,
         "is_complete": FLAG,
     },
+    "fct_customer_status_monthly": {
+        "month": DAY,
+        "status": TEXT,
+        "customers": COUNT,
+        "net_revenue": MONEY,
+        "is_complete": FLAG,
+    },
     "dim_customer_segments": {
         "customer_id": TEXT,
         "acquisition_channel": TEXT,

@@ -2,7 +2,7 @@
 
 Each example writes raw `payments.csv` (and maybe `customers.csv` and `marketing_spend.csv`) to a temporary
 directory, builds the real dbt project on it (`raw_data_dir`) into a throw-away DuckDB file, and compares
-every mart the oracle computes (oracle.MART_COLUMNS: the five lifecycle marts, the segment marts, the
+every mart the oracle computes (oracle.MART_COLUMNS: the lifecycle marts, the segment marts, the
 win-back list and fct_ltv) with the oracle: same grain keys, every column equal, except the columns that
 come from the CLV model (oracle.UNCOMPARED_COLUMNS). A dbt build takes several seconds, so the number of
 random examples is small by default; raise it with ORACLE_EXAMPLES=200 (ORACLE_SHRINK=0 skips shrinking).

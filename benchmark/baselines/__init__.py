@@ -1,4 +1,4 @@
-"""Hand-written implementations of the five lifecycle marts, for benchmarking against the dbt build.
+"""Hand-written implementations of the six lifecycle marts, for benchmarking against the dbt build.
 
 Each module exposes `build(data_dir)` reading the generator's `payments.parquet` and `customers.parquet`
 (`lifecycle generate --payments N --seed S --out DIR`) and returning the marts keyed by name, with the
@@ -18,5 +18,6 @@ MARTS = (
     "fct_cohort_retention",
     "fct_churn_monthly",
     "fct_revenue_monthly",
+    "fct_customer_status_monthly",
 )
 CHURN_INACTIVITY_DAYS = 90

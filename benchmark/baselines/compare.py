@@ -1,4 +1,4 @@
-"""Compare an implementation's five marts with the marts of a dbt build, in DuckDB.
+"""Compare an implementation's six marts with the marts of a dbt build, in DuckDB.
 
 Rows are matched on each mart's key with a full outer join, so the comparison stays out of Python
 and works on the customer x month table at 50M payments. The marts compared are tables in memory, a
@@ -26,6 +26,7 @@ KEYS = {
     "fct_cohort_retention": ["cohort_month", "months_since_first"],
     "fct_churn_monthly": ["month"],
     "fct_revenue_monthly": ["month"],
+    "fct_customer_status_monthly": ["month", "status"],
 }
 EXAMPLES = 3
 

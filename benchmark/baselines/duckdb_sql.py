@@ -1,15 +1,16 @@
-"""The five lifecycle marts in hand-written DuckDB SQL, one in-memory connection.
+"""The six lifecycle marts in hand-written DuckDB SQL, one in-memory connection.
 
 Input: the generator's Parquet files, every column text, assumed clean (see the package docstring).
 `LIFECYCLE_THREADS` and `LIFECYCLE_MEMORY_LIMIT` set DuckDB's `threads` and `memory_limit`.
 
 It stores what the dbt build stores: the customer-month sums as a table (with each customer's
 latest purchase so far and next month with money, from windows) and the customers as tables,
-`fct_customer_months` and `dim_customers` as views over them, and the other three marts as tables.
+`fct_customer_months` and `dim_customers` as views over them, and the other four marts as tables.
 The view expands each month in which a customer has money (purchases or refunds) into itself and
 the empty months up to the next one, which carry the same latest purchase date, rather than cross
-joining customers and months; the cohort, churn and customer marts are summed from the view, as one
-writes it by hand. Money columns stay DECIMAL(18, 4), the type of the amounts; row order is not kept.
+joining customers and months; the cohort, churn, status and customer marts are summed from the view,
+as one writes it by hand. Money columns stay DECIMAL(18, 4), the type of the amounts; row order is
+not kept.
 """
 
 from __future__ import annotations
@@ -411,6 +412,28 @@ select
     last_day(rates.month) <= reporting_window.as_of_date as is_complete
 from rates
 cross join intermediate.reporting_window as reporting_window;
+
+-- Every month of fct_revenue_monthly x every status, 0 where nobody had the status.
+create table marts.fct_customer_status_monthly as
+with counts as (
+    select
+        month,
+        status,
+        count(*) as customers,
+        sum(net_revenue) as net_revenue
+    from marts.fct_customer_months
+    group by month, status
+)
+
+select
+    revenue.month,
+    statuses.status,
+    coalesce(counts.customers, 0) as customers,
+    cast(coalesce(counts.net_revenue, 0) as decimal(18, 4)) as net_revenue,
+    revenue.is_complete
+from marts.fct_revenue_monthly as revenue
+cross join (values ('new'), ('reactivated'), ('churned'), ('retained'), ('lapsed')) as statuses (status)
+left join counts on revenue.month = counts.month and statuses.status = counts.status;
 """
 
 

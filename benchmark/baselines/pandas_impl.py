@@ -1,4 +1,4 @@
-"""The five lifecycle marts in pandas and numpy.
+"""The six lifecycle marts in pandas and numpy.
 
 Input: the generator's Parquet files, every column text, assumed clean (see the package docstring):
 `paid_at` is `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS` followed by nothing (UTC),
@@ -106,6 +106,7 @@ def build(data_dir: Path) -> dict[str, pd.DataFrame]:
         "fct_cohort_retention": _cohort_retention(months, window),
         "fct_churn_monthly": _churn_monthly(months, revenue, window),
         "fct_revenue_monthly": revenue,
+        "fct_customer_status_monthly": _status_monthly(months, window),
     }
 
 
@@ -443,5 +444,23 @@ def _churn_monthly(months: dict[str, np.ndarray], revenue: pd.DataFrame, window:
             "avg_customer_lifetime_months_trailing_6m": 1 / positive_6m,
             "ltv_trailing_6m": arpu_6m / positive_6m,
             "is_complete": revenue["is_complete"],
+        }
+    )
+
+
+def _status_monthly(months: dict[str, np.ndarray], window: Window) -> pd.DataFrame:
+    """Every month of the window x every status, 0 where nobody had the status."""
+    n = window.n_months * len(STATUSES)
+    cell = (months["month"] - window.first_month) * len(STATUSES) + months["status"]  # month-major
+    month = np.arange(n) // len(STATUSES) + window.first_month
+    # bincount sums in float64, exact for these integer sums (far below 2**53 units).
+    net = np.rint(np.bincount(cell, weights=months["net"], minlength=n)).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "month": _dates(window.first_day(month)),
+            "status": np.tile(STATUSES, window.n_months),
+            "customers": np.bincount(cell, minlength=n),
+            "net_revenue": net / UNITS,
+            "is_complete": window.is_complete(month),
         }
     )

@@ -1,4 +1,4 @@
-"""The five lifecycle marts in polars.
+"""The six lifecycle marts in polars.
 
 Input: the generator's Parquet files, every column text, assumed clean (see the package docstring):
 `paid_at` is `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS` followed by nothing (UTC),
@@ -20,6 +20,7 @@ import polars as pl
 from . import CHURN_INACTIVITY_DAYS
 
 UNITS = 10_000
+STATUSES = ["new", "reactivated", "churned", "retained", "lapsed"]
 CUSTOMER_MONTH_COLUMNS = [
     "customer_id",
     "month",
@@ -121,6 +122,7 @@ def build(data_dir: Path) -> dict[str, pl.DataFrame]:
         "fct_cohort_retention": _cohort_retention(customer_months, calendar),
         "fct_churn_monthly": _churn_monthly(customer_months, revenue),
         "fct_revenue_monthly": revenue,
+        "fct_customer_status_monthly": _status_monthly(customer_months, revenue),
     }
 
 
@@ -436,6 +438,30 @@ def _churn_monthly(customer_months: pl.DataFrame, revenue: pl.DataFrame) -> pl.D
             pl.when(churn_rate_6m > 0)
             .then(pl.col("arpu_trailing_6m") / churn_rate_6m)
             .alias("ltv_trailing_6m"),
+            "is_complete",
+        )
+        .collect()
+    )
+
+
+def _status_monthly(customer_months: pl.DataFrame, revenue: pl.DataFrame) -> pl.DataFrame:
+    """Every month of fct_revenue_monthly x every status, 0 where nobody had the status."""
+    counts = (
+        customer_months.lazy()
+        .group_by("month", "status")
+        .agg(pl.len().cast(pl.Int64).alias("customers"), pl.col("net_units").sum())
+    )
+    return (
+        revenue.lazy()
+        .select("month", "is_complete")
+        .join(pl.LazyFrame({"status": STATUSES}), how="cross")
+        .join(counts, on=["month", "status"], how="left")
+        .fill_null(0)
+        .select(
+            "month",
+            "status",
+            "customers",
+            (pl.col("net_units") / UNITS).alias("net_revenue"),
             "is_complete",
         )
         .collect()

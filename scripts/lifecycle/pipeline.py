@@ -41,6 +41,7 @@ MARTS = [
     "fct_cohort_retention",
     "fct_churn_monthly",
     "fct_revenue_monthly",
+    "fct_customer_status_monthly",
     "dim_customer_segments",
     "fct_segment_monthly",
     "fct_segment_transitions",

@@ -1,7 +1,7 @@
-{#- One row per cohort and month from the cohort month to the as_of month: how many of the cohort's
-    customers bought, were in the base at the start and at the end of the month, joined, came back or
-    left, and the cohort's net revenue. The single place where customers are counted by status; the
-    cohort and churn marts sum these rows.
+{#- One row per cohort, month (from the cohort month to the as_of month) and customer-month status:
+    how many of the cohort's customers had that status, bought, were in the base at the start and at
+    the end of the month, joined, came back or left, and their net revenue. The single place where
+    customers are counted by status; the cohort, churn and status marts sum these rows.
 
     Counted from the spans (customer_month_spans) without expanding them per customer: spans alike in
     every column that decides a status (cohort, anchor, end, lapse month, flags) are grouped first,
@@ -74,6 +74,7 @@ final as (
     select
         cohort_month,
         month,
+        status,
         {{ dbt.datediff('cohort_month', 'month', 'month') }} as months_since_first,
         cast(sum(customers) as {{ dbt.type_bigint() }}) as customers,
         cast(sum(case when is_active then customers else 0 end) as {{ dbt.type_bigint() }}) as active_customers,
@@ -87,7 +88,7 @@ final as (
         cast(sum(case when is_churned then customers else 0 end) as {{ dbt.type_bigint() }}) as churned_customers,
         cast(sum(case when is_anchor then net_revenue else 0 end) as {{ money_type() }}) as net_revenue
     from statuses
-    group by cohort_month, month
+    group by cohort_month, month, status
 
 )
 

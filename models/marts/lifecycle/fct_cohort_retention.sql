@@ -12,17 +12,19 @@ reporting_window as (
 
 ),
 
+{#- int_cohort_months_aggregated splits each cohort-month by status; a cell is their sum. -#}
 cohort_cells as (
 
     select
         cohort_month,
         months_since_first,
         month,
-        customers as cohort_size,
-        active_customers,
-        customers_in_base_at_end as customers_in_base,
-        net_revenue
+        cast(sum(customers) as {{ dbt.type_bigint() }}) as cohort_size,
+        cast(sum(active_customers) as {{ dbt.type_bigint() }}) as active_customers,
+        cast(sum(customers_in_base_at_end) as {{ dbt.type_bigint() }}) as customers_in_base,
+        sum(net_revenue) as net_revenue
     from cohort_months
+    group by cohort_month, months_since_first, month
 
 ),
 
