@@ -34,7 +34,7 @@ def results_by_type(workdir: Path) -> dict[str, dict[str, int]]:
 def test_demo_build_runs_every_unit_and_data_test(demo_build: Path) -> None:
     counts = results_by_type(demo_build)
     assert counts["unit_test"] == {"pass": 29}
-    assert counts["test"] == {"pass": 71}
+    assert counts["test"] == {"pass": 72}
     assert counts["model"] == {"success": 31}
     assert counts["seed"] == {"success": 3}
     assert counts["snapshot"] == {"success": 1}
