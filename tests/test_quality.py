@@ -69,6 +69,7 @@ def test_every_suite_file_is_a_named_gx_suite_with_a_query_and_a_note_per_expect
     files = sorted(QUALITY_DIR.glob("*/*.json"))
     assert [f"{path.parent.name}/{path.stem}" for path in files] == [
         "inputs/customers",
+        "inputs/marketing_spend",
         "inputs/payments",
         "marts/churn",
         "marts/cohorts",
@@ -95,6 +96,7 @@ def test_every_suite_passes_on_the_demo_build(demo_results: dict[str, SuiteResul
     }
     assert counts == {
         "inputs.customers": (2, 2),
+        "inputs.marketing_spend": (5, 5),
         "inputs.payments": (11, 11),
         "marts.churn": (10, 10),
         "marts.cohorts": (6, 6),
@@ -115,9 +117,9 @@ def test_every_suite_passes_on_the_demo_build(demo_results: dict[str, SuiteResul
     assert observed["marts.revenue", "max_to_be_between", "net_revenue_difference"] == 0
     summary = summarize(list(demo_results.values())).splitlines()
     assert summary[0] == "inputs.customers: passed, 2 of 2 expectations"
-    assert len(summary) == 8
+    assert len(summary) == 9
     records = json.loads(json.dumps([result.to_dict() for result in demo_results.values()]))
-    assert records[1]["expectations"][0] == {
+    assert records[2]["expectations"][0] == {
         "expectation_type": "expect_column_sum_to_be_between",
         "column": "payments",
         "success": True,
@@ -288,6 +290,25 @@ def test_bad_accepted_payments_break_the_payments_suite_and_the_reconciliation(
         ("inputs.payments", "unique_value_count_to_be_between", "currency", None, 2),
         # The marts were built without the extra payment, so they are short by its amount.
         ("marts.revenue", "max_to_be_between", "net_revenue_difference", None, pytest.approx(-float(amount))),
+    ]
+
+
+def test_negative_spend_and_spend_in_another_currency_break_the_spend_suite(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    failures = failures_after(
+        demo_warehouse,
+        tmp_path,
+        # Two rows staging would have set aside (negative_spend, currency_mismatch), accepted anyway.
+        "insert into staging.stg_billing__marketing_spend select * replace (-1 as spend) "
+        "from staging.stg_billing__marketing_spend where rejection_reason is null limit 1",
+        "insert into staging.stg_billing__marketing_spend select * replace ('EUR' as currency) "
+        "from staging.stg_billing__marketing_spend where rejection_reason is null limit 1",
+    )
+    assert failures == [
+        ("inputs.marketing_spend", "min_to_be_between", "min_spend", None, -1),
+        ("inputs.marketing_spend", "max_to_be_between", "currencies", None, 2),
+        ("inputs.marketing_spend", "sum_to_be_between", "currencies_not_in_payments", None, 1),
     ]
 
 
