@@ -30,3 +30,8 @@
 {% macro spark__month_last_day(date_expression) -%}
     last_day({{ date_expression }})
 {%- endmacro %}
+
+{#- The month starting `month` has ended on or before `as_of_date`: `is_complete` in every monthly mart. -#}
+{% macro month_is_complete(month, as_of_date) -%}
+    {{ month_last_day(month) }} <= {{ as_of_date }}
+{%- endmacro %}

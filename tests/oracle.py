@@ -897,18 +897,19 @@ def compute_marts(
         )
 
     # --- fct_customer_status_monthly ----------------------------------------------------------------
-    status_rows = [
-        {
-            "month": month,
-            "status": status,
-            "customers": len(rows),
-            "net_revenue": money(sum(r["gross_revenue_units"] + r["refunds_units"] for r in rows)),
-            "is_complete": last_day(month) <= as_of,
-        }
-        for month in months
-        for status in ["new", "reactivated", "churned", "retained", "lapsed"]
-        for rows in [[r for r in rows_in_month[month] if r["status"] == status]]
-    ]
+    status_rows: list[dict[str, Any]] = []
+    for month in months:
+        for status in ["new", "reactivated", "churned", "retained", "lapsed"]:
+            rows = [r for r in rows_in_month[month] if r["status"] == status]
+            status_rows.append(
+                {
+                    "month": month,
+                    "status": status,
+                    "customers": len(rows),
+                    "net_revenue": money(sum(r["gross_revenue_units"] + r["refunds_units"] for r in rows)),
+                    "is_complete": last_day(month) <= as_of,
+                }
+            )
 
     # --- fct_cohort_retention ---------------------------------------------------------------------
     cohort_rows: list[dict[str, Any]] = []

@@ -86,7 +86,7 @@ classified_months as (
             when {{ month_last_day('month') }} < as_of_date then {{ month_last_day('month') }}
             else as_of_date
         end as month_end_date,
-        {{ month_last_day('month') }} <= as_of_date as is_complete_month,
+        {{ month_is_complete('month', 'as_of_date') }} as is_complete_month,
         last_purchase_date,
         case when is_anchor then purchases else 0 end as purchases,
         cast(case when is_anchor then gross_revenue + refunds else 0 end as {{ money_type() }}) as net_revenue,

@@ -96,7 +96,7 @@ final as (
         trailing_sums.arpu_trailing_6m,
         1 / nullif(trailing_sums.churn_rate_trailing_6m, 0) as avg_customer_lifetime_months_trailing_6m,
         trailing_sums.arpu_trailing_6m / nullif(trailing_sums.churn_rate_trailing_6m, 0) as ltv_trailing_6m,
-        {{ dbt.last_day('trailing_sums.month', 'month') }} <= reporting_window.as_of_date as is_complete
+        {{ month_is_complete('trailing_sums.month', 'reporting_window.as_of_date') }} as is_complete
     from trailing_sums
     cross join reporting_window
 

@@ -56,7 +56,7 @@ final as (
         cast(cumulated.cumulative_net_revenue as {{ money_type() }}) as cumulative_net_revenue,
         {{ safe_divide('cumulated.cumulative_net_revenue', 'cumulated.cohort_size') }}
             as cumulative_net_revenue_per_customer,
-        {{ dbt.last_day('cumulated.month', 'month') }} <= reporting_window.as_of_date as is_complete
+        {{ month_is_complete('cumulated.month', 'reporting_window.as_of_date') }} as is_complete
     from cumulated
     cross join reporting_window
 

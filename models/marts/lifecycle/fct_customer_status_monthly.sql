@@ -53,7 +53,7 @@ final as (
         statuses.status,
         cast(coalesce(status_counts.customers, 0) as {{ dbt.type_bigint() }}) as customers,
         cast(coalesce(status_counts.net_revenue, 0) as {{ money_type() }}) as net_revenue,
-        {{ dbt.last_day('revenue_months.month', 'month') }} <= reporting_window.as_of_date as is_complete
+        {{ month_is_complete('revenue_months.month', 'reporting_window.as_of_date') }} as is_complete
     from revenue_months
     cross join statuses
     cross join reporting_window

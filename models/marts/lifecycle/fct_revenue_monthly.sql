@@ -28,7 +28,7 @@ final as (
         revenue_months.refunds,
         revenue_months.net_revenue,
         {{ safe_divide('revenue_months.gross_revenue', 'revenue_months.purchases') }} as average_order_value,
-        {{ dbt.last_day('revenue_months.month', 'month') }} <= reporting_window.as_of_date as is_complete
+        {{ month_is_complete('revenue_months.month', 'reporting_window.as_of_date') }} as is_complete
     from revenue_months
     cross join reporting_window
 

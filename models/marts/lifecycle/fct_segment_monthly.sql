@@ -61,7 +61,7 @@ final as (
             'by_segment.net_revenue',
             'sum(by_segment.net_revenue) over (partition by by_segment.month, by_segment.classification)'
         ) }} as net_revenue_share,
-        {{ month_last_day('by_segment.month') }} <= reporting_window.as_of_date as is_complete
+        {{ month_is_complete('by_segment.month', 'reporting_window.as_of_date') }} as is_complete
     from by_segment
     cross join reporting_window
 
